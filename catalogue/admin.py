@@ -1,0 +1,28 @@
+from django.contrib import admin, messages
+from django.db import transaction
+
+from catalogue.models import Track
+from catalogue.signals import track_audio_changed
+
+
+@admin.register(Track)
+class TrackAdmin(admin.ModelAdmin):
+    list_display = ("title", "artist", "album", "duration_ms", "isrc", "created_at")
+    list_filter = ("created_at", "updated_at")
+    search_fields = ("title", "artist", "album", "isrc", "song_key", "=musicbrainz_recording_id")
+    readonly_fields = ("song_key", "created_at", "updated_at")
+    date_hierarchy = "created_at"
+    actions = ["reanalyse_audio"]
+
+    def save_model(self, request, obj: Track, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "audio" in form.changed_data and obj.audio:
+            track_audio_changed.send(sender=Track, track=obj)
+
+    @admin.action(description="Re-analyse the audio of the selected tracks")
+    def reanalyse_audio(self, request, queryset) -> None:
+        with transaction.atomic():
+            tracks = list(queryset.exclude(audio=""))
+            for track in tracks:
+                track_audio_changed.send(sender=Track, track=track)
+        self.message_user(request, f"Queued analysis for {len(tracks)} tracks.", messages.SUCCESS)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.core.files import File
+from django.db import transaction
+
+from catalogue.models import Track
+from catalogue.signals import track_audio_changed
+from catalogue.validators import validate_audio_file
+
+
+@transaction.atomic
+def create_track(
+    *,
+    title: str,
+    artist: str,
+    album: str = "",
+    duration_ms: int | None = None,
+    isrc: str = "",
+    musicbrainz_recording_id: uuid.UUID | None = None,
+    audio: File | None = None,
+) -> Track:
+    track = Track(
+        title=title,
+        artist=artist,
+        album=album,
+        duration_ms=duration_ms,
+        isrc=isrc.upper(),
+        musicbrainz_recording_id=musicbrainz_recording_id,
+    )
+    track.full_clean(exclude=["audio", "song_key"])
+    track.save()
+    if audio is not None:
+        set_track_audio(track=track, audio=audio)
+    return track
+
+
+@transaction.atomic
+def set_track_audio(*, track: Track, audio: File) -> Track:
+    """Store new audio for a track and let subscribers (audio analysis) know.
+
+    The previous file is deleted only after the commit, so a rolled-back upload never leaves
+    a track pointing at a deleted file.
+    """
+    validate_audio_file(audio)
+    previous_name = track.audio.name if track.audio else ""
+    storage = track.audio.storage
+    track.audio.save(PurePosixPath(audio.name).name, audio, save=False)
+    track.save(update_fields=["audio", "updated_at"])
+    if previous_name and previous_name != track.audio.name:
+        transaction.on_commit(lambda: storage.delete(previous_name))
+    track_audio_changed.send(sender=Track, track=track)
+    return track

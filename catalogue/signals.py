@@ -1,0 +1,10 @@
+"""Extension points of the catalogue for apps that build on it.
+
+The catalogue sits below the apps that analyse or recommend tracks, so it cannot call them;
+they subscribe here instead (the emotion app queues audio analysis on ``track_audio_changed``).
+"""
+
+from django.dispatch import Signal
+
+# Sent inside the transaction that gave a track new audio; kwargs: track.
+track_audio_changed = Signal()

@@ -1,0 +1,45 @@
+"""Refuse oversized request bodies before anything reads them.
+
+Django enforces DATA_UPLOAD_MAX_MEMORY_SIZE only when ``request.body`` is read, and DRF's
+parsers read the stream directly, so without this a huge JSON body would be parsed in full.
+Multipart uploads (audio) stream to temporary files and get a separate, larger limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from common.errors import error_json_response
+
+
+class RequestBodyLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_json_response(
+                status_code=400, code="bad_content_length", message="Content-Length is invalid."
+            )
+        is_upload = request.content_type == "multipart/form-data"
+        limit = (
+            settings.AUDIO_MAX_UPLOAD_BYTES if is_upload else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        )
+        if length > limit:
+            what = "an upload" if is_upload else "a request body"
+            return error_json_response(
+                status_code=413,
+                code="payload_too_large",
+                message=(
+                    f"The body is {length} bytes; the limit for {what} is {limit} bytes. "
+                    "Split the batch into smaller requests."
+                    if not is_upload
+                    else f"The upload is {length} bytes; the limit is {limit} bytes."
+                ),
+            )
+        return self.get_response(request)

@@ -1,0 +1,52 @@
+"""(Re)analyse catalogue tracks in bulk, here in this process or through the workers.
+
+python manage.py reanalyse_tracks --which stale|failed|all [--queue]
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from tqdm import tqdm
+
+from catalogue.models import Track
+from emotion.services import analyse_track, request_track_analysis, tracks_needing_analysis
+
+
+class Command(BaseCommand):
+    help = "Re-extract LLD features for all, failed or stale tracks, with a progress bar."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--which", choices=["stale", "failed", "all"], default="stale")
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="queue the work for the Celery workers instead of doing it here",
+        )
+
+    def handle(self, *args, which: str, queue: bool, **options) -> None:
+        track_ids = tracks_needing_analysis(which=which)
+        if queue:
+            with transaction.atomic():
+                for track in tqdm(Track.objects.filter(id__in=track_ids), total=len(track_ids)):
+                    request_track_analysis(track=track)
+            self.stdout.write(f"queued {len(track_ids)} {which} tracks for analysis")
+            return
+
+        outcomes: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        for track in tqdm(
+            Track.objects.filter(id__in=track_ids).iterator(), total=len(track_ids), unit="track"
+        ):
+            analysis = analyse_track(track=track, force=True)
+            outcomes[analysis.status] += 1
+            if analysis.failure_reason:
+                reasons[analysis.failure_reason] += 1
+        self.stdout.write(
+            f"{len(track_ids)} {which} tracks: "
+            + ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
+        )
+        for reason, n in reasons.most_common(10):
+            self.stdout.write(f"  {n} × {reason}")

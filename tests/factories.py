@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from catalogue.models import Track
+from listening.models import Play
+from users.models import User
+
+
+class ListenerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"listener{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
+    # Listeners authenticate with tokens; an unusable password keeps the admin closed to them.
+    password = factory.LazyFunction(lambda: make_password(None))
+    token = factory.RelatedFactory("tests.factories.TokenFactory", factory_related_name="user")
+
+
+class StaffFactory(ListenerFactory):
+    username = factory.Sequence(lambda n: f"staff{n}")
+    is_staff = True
+
+
+class TokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Token
+
+    user = factory.SubFactory(ListenerFactory, token=None)
+
+
+class TrackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Track
+
+    title = factory.Sequence(lambda n: f"Song {n}")
+    artist = factory.Sequence(lambda n: f"Artist {n % 7}")
+    album = factory.Sequence(lambda n: f"Album {n % 3}")
+    duration_ms = 180_000
+
+
+class PlayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Play
+
+    listener = factory.SubFactory(ListenerFactory)
+    track = factory.SubFactory(TrackFactory)
+    played_at = factory.Sequence(lambda n: timezone.now() - dt.timedelta(minutes=n + 1))
+    ms_played = 180_000
+    client = "factory"
