@@ -1,0 +1,34 @@
+import datetime as dt
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from emotion.models import AnalysisStatus, TrackAnalysis
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_prints_a_token_that_records_plays_in_the_history():
+    out = io.StringIO()
+    call_command("seed_demo", "--tracks-per-quadrant", "1", stdout=out)
+    token = re.search(r"API token \(demo\):\s+(\w+)", out.getvalue()).group(1)
+    assert "curl" in out.getvalue() and "/admin/" in out.getvalue()
+    assert TrackAnalysis.objects.filter(status=AnalysisStatus.DONE).count() == 4
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    played_at = (timezone.now() - dt.timedelta(seconds=5)).isoformat()
+    track_id = client.get("/api/v1/tracks/").json()["results"][0]["id"]
+    body = client.post(
+        "/api/v1/plays/", {"plays": [{"track": track_id, "played_at": played_at}]}, format="json"
+    ).json()
+    assert body["accepted"] == 1
+    history = client.get("/api/v1/plays/").json()["results"]
+    assert history[0]["id"] == body["results"][0]["play_id"]
+
+    again = io.StringIO()
+    call_command("seed_demo", stdout=again)
+    assert token in again.getvalue()
