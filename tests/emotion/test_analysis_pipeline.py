@@ -61,9 +61,8 @@ def test_a_task_queued_inside_a_transaction_runs_only_after_commit(
 ):
     track = TrackFactory()
     store_audio_unchecked(track, "song.wav", music_wav())
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        with transaction.atomic():
-            request_track_analysis(track=track)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+        request_track_analysis(track=track)
     assert TrackAnalysis.objects.get(track=track).status == AnalysisStatus.PENDING
     assert len(callbacks) == 1
 
