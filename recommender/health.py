@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-
-from recommender.celery import app as celery_app
+from kombu import Connection
 
 
 def _check_database() -> str:
@@ -19,7 +18,8 @@ def _check_database() -> str:
 def _check_broker() -> str:
     if not settings.CELERY_BROKER_URL:
         return "not configured (tasks run in-process)"
-    with celery_app.connection_for_write() as broker:
+    # A fresh connection, not the app's pool: the check must reach the broker every time.
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as broker:
         broker.ensure_connection(max_retries=1, timeout=2)
     return "ok"
 

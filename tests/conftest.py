@@ -10,13 +10,8 @@ of skipping them.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -26,9 +21,8 @@ from rest_framework.test import APIClient
 
 from recommender.celery import app as celery_app
 from tests.factories import ListenerFactory, StaffFactory
+from tests.worker_process import WorkerProcess, database_url, purge_worker_queues
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-WORKER_QUEUES = ("default", "audio", "inference", "training")
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") in {"1", "true", "yes"}
 
 
@@ -105,31 +99,6 @@ def staff_client(db) -> APIClient:
     return client_for(StaffFactory())
 
 
-def wait_for(predicate: Callable[[], bool], *, timeout: float = 60, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-
-
-def _database_url_for_worker() -> str:
-    db = connection.settings_dict
-    user = quote(db.get("USER") or "")
-    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "localhost"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{user}{password}@{host}{port}/{quote(db['NAME'])}"
-
-
-def purge_worker_queues() -> None:
-    with celery_app.connection_for_write() as broker:
-        channel = broker.default_channel
-        for queue in WORKER_QUEUES:
-            channel.queue_purge(queue)
-
-
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[dict]:
     """A real worker process on the test database, consuming every queue from the broker."""
@@ -144,37 +113,16 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
         except Exception as error:  # noqa: BLE001
             pytest.fail(f"broker {settings.CELERY_BROKER_URL} unreachable: {error}", pytrace=False)
         purge_worker_queues()
-        database_url = _database_url_for_worker()
+        worker_database_url = database_url(connection.settings_dict)
 
     media = tmp_path_factory.mktemp("worker-media")
-    log_path = tmp_path_factory.mktemp("worker-log") / "worker.log"
-    name = f"pytest-{uuid.uuid4().hex[:8]}@%h"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "MEDIA_ROOT": str(media),
-        "DJANGO_SETTINGS_MODULE": "recommender.settings",
-    }
-    command = [
-        sys.executable, "-m", "celery", "-A", "recommender", "worker",
-        "--queues", ",".join(WORKER_QUEUES), "--concurrency", "1", "--hostname", name,
-        "--without-gossip", "--without-mingle", "--loglevel", "INFO",
-    ]  # fmt: skip
-    with log_path.open("w") as log:
-        worker = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+    worker = WorkerProcess(
+        database_url=worker_database_url,
+        media_root=media,
+        log_path=tmp_path_factory.mktemp("worker-log") / "worker.log",
+    )
     try:
-        hostname = name.replace("%h", os.uname().nodename)
-
-        def worker_answers() -> bool:
-            if worker.poll() is not None:
-                raise AssertionError(f"worker exited:\n{log_path.read_text()[-4000:]}")
-            return bool(celery_app.control.ping(destination=[hostname], timeout=0.5))
-
-        wait_for(worker_answers, timeout=90, what="the Celery worker to answer a ping")
-        yield {"media_root": media, "log_path": log_path, "hostname": hostname}
+        worker.wait_until_ready()
+        yield {"media_root": media, "log_path": worker.log_path, "hostname": worker.hostname}
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.stop()

@@ -92,8 +92,9 @@ def _mfcc_rows() -> list[tuple[str, str, str, str]]:
             f"mfcc_{k:02d}",
             "mfcc",
             "dB (DCT of log-mel)",
-            f"MFCC c{k}: segment mean of the {k}th orthonormal-DCT coefficient of the "
-            f"{N_MELS}-band log-mel power spectrum (n_fft {N_FFT}, hop {HOP_LENGTH}).",
+            f"MFCC c{k}: segment mean of coefficient {k} of the orthonormal DCT-II of the "
+            f"{N_MELS}-band Slaney mel power spectrum in dB (n_fft {N_FFT}, hop {HOP_LENGTH}, "
+            "Hann); as librosa with top_db=None.",
         )
         for k in range(1, N_MFCC + 1)
     ]
@@ -105,8 +106,9 @@ def _formant_rows() -> list[tuple[str, str, str, str]]:
             f"formant_f{k}_hz",
             "formant",
             "Hz",
-            f"F{k}: mean centre frequency of the {_ordinal(k)} LPC resonance "
-            "(order 12 at 11,025 Hz) over the segment's voiced frames.",
+            f"F{k}: mean centre frequency of the {_ordinal(k)} LPC resonance (order 12 at "
+            "11,025 Hz; 90 Hz < f < 5,463 Hz, bandwidth < 400 Hz) over the segment's voiced "
+            "frames (else its non-silent frames; 0 if none).",
         )
         for k in range(1, N_FORMANTS + 1)
     ]

@@ -40,7 +40,7 @@ from .definition import (
 )
 from .errors import NonFiniteAudioError
 from .formants import formant_features
-from .pitch import YIN_FRAME_LENGTH, frame_is_silent, pitch_statistics, track_pitch
+from .pitch import YIN_FRAME_LENGTH, pitch_statistics, track_pitch
 from .segments import SegmentLayout, centred_frames, plan_segments, segment_means, subwindow_edges
 
 _FRAMES_PER_BLOCK = 1024  # bounds the STFT's working memory to ~25 MB
@@ -65,8 +65,7 @@ def extract_lld_sequence(
 
     low_rate = soxr.resample(signal, SAMPLE_RATE, ANALYSIS_SAMPLE_RATE, quality="HQ")
     pitch_frames = centred_frames(low_rate, YIN_FRAME_LENGTH, ANALYSIS_HOP, layout.n_frames)
-    silent = frame_is_silent(pitch_frames)
-    f0, voiced = track_pitch(pitch_frames, silent)
+    f0, voiced, silent = track_pitch(pitch_frames)
 
     features = np.hstack(
         [

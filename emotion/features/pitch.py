@@ -37,23 +37,31 @@ YIN_THRESHOLD = 0.2
 _TAU_MIN = int(ANALYSIS_SAMPLE_RATE // PITCH_FMAX_HZ)  # 11 samples → 1002 Hz
 _TAU_MAX = int(np.ceil(ANALYSIS_SAMPLE_RATE / PITCH_FMIN_HZ))  # 201 samples → 54.9 Hz
 _SILENT_MEAN_SQUARE = 10.0 ** (SILENCE_DBFS / 10.0)
+_FRAMES_PER_BLOCK = 2048
 
 
-def track_pitch(frames: np.ndarray, silent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """F0 in Hz and a voiced flag for each row of ``frames`` (n, 512) at 11,025 Hz.
+def track_pitch(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """F0 (Hz, 0 when unvoiced), voiced and silent flags per row of ``frames`` (n, 512).
 
-    ``silent`` is ``frame_is_silent(frames)``; unvoiced frames get F0 = 0.
+    Frames are processed in blocks so working memory stays bounded for long tracks.
     """
+    f0 = np.zeros(len(frames))
+    voiced = np.zeros(len(frames), dtype=bool)
+    silent = np.zeros(len(frames), dtype=bool)
+    for start in range(0, len(frames), _FRAMES_PER_BLOCK):
+        block = slice(start, start + _FRAMES_PER_BLOCK)
+        f0[block], voiced[block], silent[block] = _track_block(frames[block])
+    return f0, voiced, silent
+
+
+def _track_block(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    silent = np.mean(np.square(frames), axis=1) <= _SILENT_MEAN_SQUARE
     cmndf = _cmndf(frames)
     tau, found = _first_trough_below_threshold(cmndf)
     period = tau + _parabolic_offset(cmndf, tau)
     voiced = found & ~silent
     f0 = np.where(voiced, ANALYSIS_SAMPLE_RATE / period, 0.0)
-    return f0, voiced
-
-
-def frame_is_silent(frames: np.ndarray) -> np.ndarray:
-    return np.mean(np.square(frames, dtype=np.float32), axis=1) <= _SILENT_MEAN_SQUARE
+    return f0, voiced, silent
 
 
 def _cmndf(frames: np.ndarray) -> np.ndarray:

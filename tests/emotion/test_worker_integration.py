@@ -11,8 +11,8 @@ from django.db import transaction
 from catalogue.services import create_track
 from emotion.models import AnalysisStatus, TrackAnalysis
 from emotion.services import request_track_analysis
-from tests.conftest import wait_for
 from tests.emotion.audio_fixtures import bad_audio_cases, music_wav
+from tests.worker_process import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
