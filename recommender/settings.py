@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -33,24 +34,18 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use true or false")
 
 
-def env_int(name: str, default: int) -> int:
+Number = TypeVar("Number", int, float)
+
+
+def env_number(name: str, default: Number) -> Number:
+    """An int or float setting, parsed as the type of its default."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return type(default)(raw)
     except ValueError as error:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from error
-
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as error:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from error
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a {type(default).__name__}") from error
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -183,8 +178,8 @@ STORAGES = {
 
 # Request bodies past this size are refused with 413 before they are parsed; audio uploads
 # stream to temporary files and have their own limit (AUDIO_MAX_UPLOAD_BYTES).
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 2_621_440)
-AUDIO_MAX_UPLOAD_BYTES = env_int("AUDIO_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_number("MAX_REQUEST_BODY_BYTES", 2_621_440)
+AUDIO_MAX_UPLOAD_BYTES = env_number("AUDIO_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 
 # --- Cache (throttling counters); Redis when configured so limits hold across processes -----
 
@@ -249,8 +244,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
+CELERY_TASK_SOFT_TIME_LIMIT = env_number("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = env_number("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "emotion.tasks.analyse_*": {"queue": "audio"},
@@ -265,16 +260,16 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-audio-analyses": {
         "task": "emotion.tasks.requeue_stalled_analyses",
-        "schedule": timedelta(minutes=env_int("ANALYSIS_SWEEP_MINUTES", 10)),
+        "schedule": timedelta(minutes=env_number("ANALYSIS_SWEEP_MINUTES", 10)),
     },
 }
 
 # --- Audio analysis -------------------------------------------------------------------------
 
-AUDIO_SEGMENT_SECONDS = env_float("AUDIO_SEGMENT_SECONDS", 3.0)
-AUDIO_MAX_SECONDS = env_float("AUDIO_MAX_SECONDS", 20 * 60)
+AUDIO_SEGMENT_SECONDS = env_number("AUDIO_SEGMENT_SECONDS", 3.0)
+AUDIO_MAX_SECONDS = env_number("AUDIO_MAX_SECONDS", 20 * 60)
 # An analysis still pending after this long lost its task (broker down at commit time, say).
-ANALYSIS_STALL_MINUTES = env_int("ANALYSIS_STALL_MINUTES", 30)
+ANALYSIS_STALL_MINUTES = env_number("ANALYSIS_STALL_MINUTES", 30)
 
 # --- Logging: one JSON object per line in production, readable lines in development ---------
 
