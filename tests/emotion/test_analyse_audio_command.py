@@ -18,15 +18,29 @@ def test_analyse_audio_command_writes_one_object_per_file(tmp_path):
     out = tmp_path / "result.json"
 
     call_command(
-        "analyse_audio", str(good), str(bad), str(missing), "--json", str(out),
-        "--with-features", stdout=io.StringIO(),
-    )  # fmt: skip
+        "analyse_audio",
+        str(good),
+        str(bad),
+        str(missing),
+        "--json",
+        str(out),
+        "--with-features",
+        stdout=io.StringIO(),
+    )
 
     results = json.loads(out.read_text())
     assert [r["status"] for r in results] == ["ok", "failed", "failed"]
     ok = results[0]
-    assert set(ok) >= {"path", "status", "reason", "segments", "dims", "audio_seconds",
-                       "cpu_seconds", "features"}  # fmt: skip
+    assert set(ok) >= {
+        "path",
+        "status",
+        "reason",
+        "segments",
+        "dims",
+        "audio_seconds",
+        "cpu_seconds",
+        "features",
+    }
     assert (ok["segments"], ok["dims"], ok["reason"]) == (2, 50, None)
     assert np.asarray(ok["features"]).shape == (2, 50)
     assert results[1]["reason"] and results[2]["reason"]

@@ -1,0 +1,64 @@
+"""Train the mood model on a labelled dataset folder and write one self-contained artifact.
+
+python manage.py train_mood_model --dataset PATH [--label-column quadrant] [--output FILE]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from tqdm import tqdm
+
+from emotion.features import FEATURE_SET_VERSION
+from emotion.management.commands._mood_model_options import add_dataset_arguments, load_dataset
+from emotion.ml import PRESETS, save_artifact, train_mood_model
+
+
+class Command(BaseCommand):
+    help = "Train the LSTM + attention mood model on every row of a dataset folder."
+
+    def add_arguments(self, parser) -> None:
+        add_dataset_arguments(parser)
+        parser.add_argument("--output", type=Path, default=None, metavar="FILE")
+        parser.add_argument("--preset", choices=sorted(PRESETS), default="default")
+        parser.add_argument("--seed", type=int, default=0)
+
+    def handle(self, *args, dataset, label_column, output, preset, seed, **options) -> None:
+        data = load_dataset(dataset=dataset, label_column=label_column, stderr=self.stderr)
+        output = output or Path(settings.DATA_DIR) / "models" / (
+            f"mood-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.safetensors"
+        )
+        output.parent.mkdir(parents=True, exist_ok=True)
+
+        epochs = tqdm(desc="training", unit="epoch")
+
+        def on_epoch(epoch: int, metrics: dict) -> None:
+            epochs.update(1)
+            epochs.set_postfix(
+                val_loss=f"{metrics.get('val_loss', float('nan')):.3f}",
+                val_macro_f1=f"{metrics.get('val_macro_f1', float('nan')):.3f}",
+            )
+
+        started = time.perf_counter()
+        model = train_mood_model(
+            data.sequences,
+            data.labels,
+            data.artists,
+            preset=preset,
+            seed=seed,
+            on_epoch=on_epoch,
+            sample_weights=data.confidences,
+            feature_set_version=FEATURE_SET_VERSION,
+            segment_seconds=data.segment_seconds,
+            trained_on={"dataset": str(dataset), "label_column": label_column, "n": len(data)},
+        )
+        epochs.close()
+        save_artifact(model, output)
+        self.stdout.write(
+            f"trained on {len(data)} clips ({', '.join(model.labels)}) with preset {preset!r} "
+            f"in {time.perf_counter() - started:.0f} s -> {output}"
+        )

@@ -1,0 +1,366 @@
+"""Evaluation protocols (artist-grouped k-fold CV, held-out evaluation of an artifact),
+baselines on identical folds, and PNG plots.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold
+
+from emotion.ml.baselines import fit_lda, fit_majority, fit_svm
+from emotion.ml.metrics import classification_metrics, confusion_matrix, metrics_from_confusion
+from emotion.ml.training import (
+    PRESETS,
+    TrainedMoodModel,
+    TrainingConfig,
+    resolve_config,
+    train_mood_model,
+)
+
+__all__ = [
+    "Candidate",
+    "CrossValidationResult",
+    "classification_metrics",
+    "confusion_matrix",
+    "cross_validate",
+    "artist_grouped_folds",
+    "evaluate_model",
+    "lstm_candidate",
+    "standard_candidates",
+    "plot_confusion_matrix",
+    "plot_learning_curves",
+]
+
+
+class Predictor(Protocol):
+    def predict_proba(
+        self, sequences: Sequence[np.ndarray], *, batch_size: int = 256
+    ) -> np.ndarray: ...
+
+
+# fit(sequences, labels, groups, sample_weights, seed) -> (predictor, label order)
+FitFunction = Callable[
+    [Sequence[np.ndarray], Sequence[str], Sequence[str], Sequence[float] | None, int],
+    tuple[Predictor, list[str]],
+]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    fit: FitFunction
+    description: str = ""
+
+
+def lstm_candidate(name: str, config: str | TrainingConfig, *, description: str = "") -> Candidate:
+    training_config = resolve_config(config)
+
+    def fit(sequences, labels, groups, sample_weights, seed):
+        model = train_mood_model(
+            sequences,
+            labels,
+            groups,
+            preset=training_config,
+            seed=seed,
+            sample_weights=sample_weights,
+        )
+        return model, model.labels
+
+    return Candidate(name=name, fit=fit, description=description or training_config.preset)
+
+
+def _sklearn_candidate(name: str, fitter, description: str) -> Candidate:
+    def fit(sequences, labels, groups, sample_weights, seed):
+        predictor = fitter(sequences, labels, groups, seed=seed)
+        return predictor, predictor.labels
+
+    return Candidate(name=name, fit=fit, description=description)
+
+
+def standard_candidates(
+    *, default_preset: str | TrainingConfig = "default", max_epochs: int | None = None
+) -> list[Candidate]:
+    """The product model, the paper preset and the Table-1 style baselines.
+
+    ``max_epochs`` caps every LSTM's training, for quick smoke runs; never for reported
+    figures.
+    """
+
+    def capped(config: TrainingConfig) -> TrainingConfig:
+        if max_epochs is None:
+            return config
+        return config.with_overrides(
+            max_epochs=min(config.max_epochs, max_epochs),
+            patience=min(config.patience, max_epochs),
+        )
+
+    default = capped(resolve_config(default_preset))
+    paper = capped(PRESETS["paper"])
+    one_layer_last = default.with_overrides(model__num_layers=1, model__attention=False)
+    one_layer_attention = default.with_overrides(model__num_layers=1, model__attention=True)
+    return [
+        lstm_candidate(
+            "3-layer LSTM + attention (product, preset 'default')",
+            default,
+            description="the product model",
+        ),
+        lstm_candidate(
+            "3-layer LSTM + attention (preset 'paper')",
+            paper,
+            description="seed 002 hyper-parameters",
+        ),
+        lstm_candidate(
+            "1-layer LSTM, last hidden state",
+            one_layer_last,
+            description="'50-dim + LSTM' row; default training settings",
+        ),
+        lstm_candidate(
+            "1-layer LSTM + attention",
+            one_layer_attention,
+            description="'50-dim + LSTM + AM' row; default training settings",
+        ),
+        _sklearn_candidate(
+            "SVM (RBF) on mean+std",
+            fit_svm,
+            "standardised mean+std over segments (100 dims); C, gamma by inner grouped CV",
+        ),
+        _sklearn_candidate(
+            "LDA on mean+std", fit_lda, "standardised mean+std (100 dims), shrinkage LDA"
+        ),
+        _sklearn_candidate("majority class", fit_majority, "always the most frequent label"),
+    ]
+
+
+def artist_grouped_folds(
+    labels: Sequence[str], groups: Sequence[str], *, n_folds: int = 10, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified k folds with no artist in both train and test (seeded)."""
+    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return list(splitter.split(np.zeros(len(labels)), np.asarray(labels), np.asarray(groups)))
+
+
+@dataclass
+class CrossValidationResult:
+    name: str
+    description: str
+    fold_metrics: list[dict[str, Any]] = field(default_factory=list)
+    pooled: dict[str, Any] = field(default_factory=dict)
+    training_seconds: list[float] = field(default_factory=list)
+    prediction_seconds: list[float] = field(default_factory=list)
+    histories: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        accuracy = [m["accuracy"] for m in self.fold_metrics]
+        macro_f1 = [m["macro_f1"] for m in self.fold_metrics]
+        return {
+            "name": self.name,
+            "description": self.description,
+            "folds": len(self.fold_metrics),
+            "accuracy_mean": float(np.mean(accuracy)),
+            "accuracy_std": float(np.std(accuracy)),
+            "macro_f1_mean": float(np.mean(macro_f1)),
+            "macro_f1_std": float(np.std(macro_f1)),
+            "pooled": self.pooled,
+            "training_seconds_mean": float(np.mean(self.training_seconds)),
+            "training_seconds_total": float(np.sum(self.training_seconds)),
+            "fold_metrics": self.fold_metrics,
+            "best_epochs": [h and max(r.get("best_epoch", 0) for r in h) for h in self.histories],
+        }
+
+
+def cross_validate(
+    *,
+    sequences: Sequence[np.ndarray],
+    labels: Sequence[str],
+    groups: Sequence[str],
+    candidates: Sequence[Candidate],
+    n_folds: int = 10,
+    seed: int = 0,
+    sample_weights: Sequence[float] | None = None,
+    progress: bool = True,
+    on_fold: Callable[[str, int, dict[str, Any]], None] | None = None,
+) -> list[CrossValidationResult]:
+    """Every candidate is trained and tested on exactly the same artist-grouped folds.
+
+    Pooled metrics use the confusion matrix summed over folds; the table reports the mean and
+    std of per-fold scores. Fold k trains with seed ``seed + k`` (same for every candidate).
+    """
+    from tqdm import tqdm
+
+    folds = artist_grouped_folds(labels, groups, n_folds=n_folds, seed=seed)
+    label_set = sorted(set(labels))
+    results = [CrossValidationResult(name=c.name, description=c.description) for c in candidates]
+    pooled_confusions = [np.zeros((len(label_set),) * 2, dtype=np.int64) for _ in candidates]
+    bar = tqdm(total=len(folds) * len(candidates), desc="cross-validation", disable=not progress)
+    for fold_index, (train_indices, test_indices) in enumerate(folds):
+        train_sequences = [sequences[i] for i in train_indices]
+        train_labels = [labels[i] for i in train_indices]
+        train_groups = [groups[i] for i in train_indices]
+        train_weights = (
+            None if sample_weights is None else [sample_weights[i] for i in train_indices]
+        )
+        test_sequences = [sequences[i] for i in test_indices]
+        test_labels = [labels[i] for i in test_indices]
+        for candidate, result, pooled in zip(candidates, results, pooled_confusions, strict=True):
+            bar.set_postfix_str(f"fold {fold_index + 1}: {candidate.name[:30]}")
+            started = time.perf_counter()
+            predictor, predictor_labels = candidate.fit(
+                train_sequences, train_labels, train_groups, train_weights, seed + fold_index
+            )
+            trained = time.perf_counter()
+            probabilities = predictor.predict_proba(test_sequences)
+            predicted_at = time.perf_counter()
+            predicted = [predictor_labels[i] for i in probabilities.argmax(axis=1)]
+            fold_metrics = classification_metrics(test_labels, predicted, labels=label_set)
+            fold_metrics["fold"] = fold_index
+            pooled += np.asarray(fold_metrics["confusion"])
+            result.fold_metrics.append(fold_metrics)
+            result.training_seconds.append(trained - started)
+            result.prediction_seconds.append(predicted_at - trained)
+            if isinstance(predictor, TrainedMoodModel):
+                result.histories.append(predictor.metrics.get("history", []))
+            if on_fold is not None:
+                on_fold(candidate.name, fold_index, fold_metrics)
+            bar.update(1)
+    bar.close()
+    for result, pooled in zip(results, pooled_confusions, strict=True):
+        result.pooled = metrics_from_confusion(pooled, labels=label_set)
+    return results
+
+
+def evaluate_model(
+    model: Predictor,
+    *,
+    sequences: Sequence[np.ndarray],
+    labels: Sequence[str],
+    model_labels: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Metrics of a trained model (e.g. a loaded artifact) on a data set it never saw.
+
+    Labels the model does not know are an error (a quadrant model cannot be scored against
+    happy / fresh labels); labels the data set lacks are simply absent from support.
+    """
+    model_labels = list(model_labels or model.labels)  # type: ignore[attr-defined]
+    unknown = sorted(set(labels) - set(model_labels))
+    if unknown:
+        raise ValueError(
+            f"the data set has labels {unknown} that the model does not predict ({model_labels})"
+        )
+    started = time.perf_counter()
+    probabilities = model.predict_proba(sequences)
+    seconds = time.perf_counter() - started
+    predicted = [model_labels[i] for i in probabilities.argmax(axis=1)]
+    metrics = classification_metrics(labels, predicted, labels=model_labels)
+    metrics["prediction_seconds"] = seconds
+    return metrics
+
+
+def plot_confusion_matrix(
+    metrics: dict[str, Any],
+    path: str | Path,
+    *,
+    title: str = "Confusion matrix",
+    display_names: dict[str, str] | None = None,
+) -> Path:
+    """Row-normalised confusion matrix (recall per true class) with counts in each cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.asarray(metrics["confusion"], dtype=np.float64)
+    labels = metrics["labels"]
+    names = [
+        f"{label}\n{display_names[label]}" if display_names and label in display_names else label
+        for label in labels
+    ]
+    row_sums = matrix.sum(axis=1, keepdims=True)
+    normalised = np.divide(matrix, row_sums, out=np.zeros_like(matrix), where=row_sums > 0)
+    figure, axes = plt.subplots(figsize=(1.3 * len(labels) + 2.5, 1.2 * len(labels) + 2))
+    image = axes.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            axes.text(
+                j,
+                i,
+                f"{int(matrix[i, j])}\n{normalised[i, j]:.0%}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if normalised[i, j] > 0.5 else "black",
+            )
+    axes.set_xticks(range(len(labels)), names)
+    axes.set_yticks(range(len(labels)), names)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(
+        f"{title}\naccuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}, "
+        f"n={metrics['n']}",
+        fontsize=9,
+    )
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_learning_curves(
+    histories: Sequence[Sequence[dict[str, Any]]], path: str | Path, *, title: str = ""
+) -> Path:
+    """Train / validation loss and validation macro-F1 per epoch, one line per run (fold)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (loss_axes, f1_axes) = plt.subplots(1, 2, figsize=(11, 4))
+    for index, history in enumerate(histories):
+        if not history:
+            continue
+        epochs = [r["epoch"] for r in history]
+        alpha = 0.8 if len(histories) == 1 else 0.4
+        loss_axes.plot(
+            epochs,
+            [r["train_loss"] for r in history],
+            color="tab:blue",
+            alpha=alpha,
+            label="train" if index == 0 else None,
+        )
+        if "val_loss" in history[0]:
+            loss_axes.plot(
+                epochs,
+                [r["val_loss"] for r in history],
+                color="tab:orange",
+                alpha=alpha,
+                label="validation" if index == 0 else None,
+            )
+            f1_axes.plot(
+                epochs, [r["val_macro_f1"] for r in history], color="tab:green", alpha=alpha
+            )
+        best = history[-1].get("best_epoch")
+        if best:
+            loss_axes.axvline(best, color="grey", alpha=0.2, linestyle="--")
+    loss_axes.set_xlabel("epoch")
+    loss_axes.set_ylabel("class-weighted cross-entropy")
+    loss_axes.legend()
+    f1_axes.set_xlabel("epoch")
+    f1_axes.set_ylabel("validation macro-F1")
+    figure.suptitle(title or "Learning curves (dashed: early-stopping epoch)")
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path

@@ -1,0 +1,67 @@
+"""Tagging tracks and listeners with a trained model (needs only features + an artifact)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from emotion.ml.training import TrainedMoodModel
+
+
+@dataclass(frozen=True)
+class MoodPrediction:
+    label: str
+    display_name: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+def tag_tracks(
+    model: TrainedMoodModel, sequences: Sequence[np.ndarray], *, batch_size: int = 256
+) -> list[MoodPrediction]:
+    """One prediction per raw LLD sequence (any lengths), in input order."""
+    probabilities = model.predict_proba(sequences, batch_size=batch_size)
+    predictions = []
+    for row in probabilities:
+        best = int(row.argmax())
+        label = model.labels[best]
+        predictions.append(
+            MoodPrediction(
+                label=label,
+                display_name=model.display_names.get(label, label),
+                confidence=float(row[best]),
+                probabilities={lbl: float(p) for lbl, p in zip(model.labels, row, strict=True)},
+            )
+        )
+    return predictions
+
+
+def average_sequences(
+    sequences: Sequence[np.ndarray], *, weights: Sequence[float] | None = None
+) -> np.ndarray:
+    """Weighted average of several tracks' LLD sequences, segment by segment (seed 002 §3.2).
+
+    Tracks have different lengths; step t averages only the tracks that have a segment t (the
+    weights are renormalised per step), so the result is as long as the longest track and no
+    step is diluted by zero padding.
+    """
+    if not sequences:
+        raise ValueError("need at least one sequence to average")
+    arrays = [np.asarray(s, dtype=np.float64) for s in sequences]
+    n_features = arrays[0].shape[1]
+    if any(a.ndim != 2 or a.shape[1] != n_features or a.shape[0] < 1 for a in arrays):
+        raise ValueError("all sequences must be (n_segments>=1, n_features) with equal n_features")
+    weight_array = np.ones(len(arrays)) if weights is None else np.asarray(weights, np.float64)
+    if weight_array.shape != (len(arrays),) or (weight_array < 0).any() or weight_array.sum() <= 0:
+        raise ValueError("weights must be non-negative, one per sequence, not all zero")
+    length = max(a.shape[0] for a in arrays)
+    total = np.zeros((length, n_features))
+    weight_per_step = np.zeros((length, 1))
+    for array, weight in zip(arrays, weight_array, strict=True):
+        total[: array.shape[0]] += weight * array
+        weight_per_step[: array.shape[0]] += weight
+    # Steps only zero-weight tracks reach are dropped rather than divided by zero.
+    keep = weight_per_step[:, 0] > 0
+    return (total[keep] / weight_per_step[keep]).astype(np.float32)

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from emotion.ml.artifact import artifact_to_bytes, load_artifact
+from emotion.ml.datasets import (
+    DEFAULT_FEATURE_CACHE_DIR,
+    default_datasets_dir,
+    load_labelled_dataset,
+)
+from emotion.ml.evaluation import (
+    artist_grouped_folds,
+    evaluate_model,
+    plot_confusion_matrix,
+    plot_learning_curves,
+)
+from emotion.ml.training import PRESETS, train_mood_model
+
+FOUR_Q = default_datasets_dir() / "4q"
+
+
+def _write_folder(folder: Path, rows: list[dict[str, str]]) -> None:
+    header = "song_id,artist,title,quadrant,quadrant_agreement,path\n"
+    lines = [
+        f"{r['song_id']},{r['artist']},{r['title']},{r['quadrant']},{r.get('agreement', '')},"
+        f"{r['path']}\n"
+        for r in rows
+    ]
+    (folder / "metadata.csv").write_text(header + "".join(lines), encoding="utf-8")
+
+
+def test_bad_and_missing_files_are_reported_and_features_cached(tmp_path):
+    from emotion.features import BadAudioError
+
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    for name in ("a.mp3", "b.mp3", "broken.mp3"):
+        (audio / name).write_bytes(name.encode() * 10)
+    rows = [
+        {
+            "song_id": "1",
+            "artist": "X",
+            "title": "a",
+            "quadrant": "Q1",
+            "agreement": "0.75",
+            "path": "audio/a.mp3",
+        },
+        {
+            "song_id": "2",
+            "artist": "Y",
+            "title": "b",
+            "quadrant": "Q3",
+            "agreement": "1.0",
+            "path": "audio/b.mp3",
+        },
+        {"song_id": "3", "artist": "Z", "title": "c", "quadrant": "Q2", "path": "audio/broken.mp3"},
+        {"song_id": "4", "artist": "W", "title": "d", "quadrant": "Q4", "path": "audio/gone.mp3"},
+    ]
+    _write_folder(tmp_path, rows)
+    calls = []
+
+    def fake_extractor(path, *, segment_seconds):
+        calls.append(Path(path).name)
+        if Path(path).name == "broken.mp3":
+            raise BadAudioError("cannot decode")
+        return SimpleNamespace(features=np.full((4, 50), len(calls), dtype=np.float32))
+
+    cache = tmp_path / "cache"
+    dataset = load_labelled_dataset(
+        tmp_path, cache_dir=cache, progress=False, extractor=fake_extractor
+    )
+    assert dataset.labels == ["Q1", "Q3"]
+    assert dataset.artists == ["X", "Y"]
+    assert dataset.confidences == [0.75, 1.0]
+    assert {f.path: f.reason.split(":")[0] for f in dataset.failures} == {
+        "audio/broken.mp3": "bad audio",
+        "audio/gone.mp3": "file not found",
+    }
+    # Second load: served from cache, the extractor only sees the file that failed.
+    calls.clear()
+    again = load_labelled_dataset(
+        tmp_path, cache_dir=cache, progress=False, extractor=fake_extractor
+    )
+    assert calls == ["broken.mp3"]
+    for first, second in zip(dataset.sequences, again.sequences, strict=True):
+        np.testing.assert_array_equal(first, second)
+    # A changed file (size / mtime) is extracted again.
+    (audio / "a.mp3").write_bytes(b"changed" * 20)
+    os.utime(audio / "a.mp3", ns=(time.time_ns(), time.time_ns() + 10**9))
+    calls.clear()
+    load_labelled_dataset(tmp_path, cache_dir=cache, progress=False, extractor=fake_extractor)
+    assert sorted(calls) == ["a.mp3", "broken.mp3"]
+
+
+def test_missing_label_column_is_a_clear_error(tmp_path):
+    (tmp_path / "metadata.csv").write_text("artist,title,path\nX,a,a.mp3\n")
+    with pytest.raises(ValueError, match="quadrant"):
+        load_labelled_dataset(tmp_path, progress=False)
+
+
+@pytest.mark.dataset
+@pytest.mark.skipif(not (FOUR_Q / "metadata.csv").is_file(), reason=f"no 4Q data set at {FOUR_Q}")
+def test_short_training_and_evaluation_on_real_4q(tmp_path):
+    dataset = load_labelled_dataset(
+        FOUR_Q,
+        limit_per_label=40,
+        cache_dir=DEFAULT_FEATURE_CACHE_DIR,
+        progress=False,
+        workers=2,
+    )
+    assert len(dataset) == 160 and not dataset.failures
+    assert all(s.shape[1] == 50 and s.shape[0] >= 1 for s in dataset.sequences)
+    train, test = artist_grouped_folds(dataset.labels, dataset.artists, n_folds=4, seed=0)[0]
+    assert not {dataset.artists[i] for i in train} & {dataset.artists[i] for i in test}
+    training = dataset.subset(train)
+    config = PRESETS["fast"].with_overrides(max_epochs=25)
+    model = train_mood_model(
+        training.sequences,
+        training.labels,
+        training.artists,
+        preset=config,
+        seed=0,
+        feature_set_version=dataset.feature_set_version,
+        segment_seconds=3.0,
+    )
+    loaded = load_artifact(
+        artifact_to_bytes(model),
+        expected_feature_set_version=dataset.feature_set_version,
+        expected_labels=["Q1", "Q2", "Q3", "Q4"],
+    )
+    held_out = dataset.subset(test)
+    metrics = evaluate_model(loaded, sequences=held_out.sequences, labels=held_out.labels)
+    assert metrics["n"] == len(test)
+    # Chance is 0.25; a few epochs on 120 clips already separate the arousal axis.
+    assert metrics["accuracy"] > 0.35, metrics
+    assert plot_confusion_matrix(metrics, tmp_path / "c.png").stat().st_size > 1000
+    assert plot_learning_curves([model.metrics["history"]], tmp_path / "l.png").exists()
