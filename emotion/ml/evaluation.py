@@ -309,11 +309,7 @@ def plot_confusion_matrix(
     )
     figure.colorbar(image, ax=axes, fraction=0.046)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save_figure(figure, path)
 
 
 def plot_learning_curves(
@@ -359,6 +355,12 @@ def plot_learning_curves(
     f1_axes.set_ylabel("validation macro-F1")
     figure.suptitle(title or "Learning curves (dashed: early-stopping epoch)")
     figure.tight_layout()
+    return _save_figure(figure, path)
+
+
+def _save_figure(figure, path: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
