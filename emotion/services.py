@@ -8,12 +8,13 @@ import logging
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from catalogue.models import Track
 from emotion.features import FEATURE_SET_VERSION, BadAudioError, analyse_audio
 from emotion.models import AnalysisStatus, TrackAnalysis
+from emotion.selectors import tracks_needing_analysis
 
 logger = logging.getLogger(__name__)
 
@@ -135,31 +136,6 @@ def _finish_failed(analysis: TrackAnalysis, reason: str) -> TrackAnalysis:
     return analysis
 
 
-def tracks_needing_analysis(*, which: str) -> list[int]:
-    """Ids of tracks with audio that need (re)analysis.
-
-    ``all``: every track with audio. ``failed``: analyses that failed. ``stale``: tracks never
-    analysed, or analysed with another feature-set version or segment length.
-    """
-    tracks = Track.objects.exclude(audio="")
-    if which == "failed":
-        tracks = tracks.filter(analysis__status=AnalysisStatus.FAILED)
-    elif which == "stale":
-        tracks = tracks.filter(
-            Q(analysis__isnull=True)
-            | (
-                Q(analysis__status=AnalysisStatus.DONE)
-                & (
-                    ~Q(analysis__feature_set_version=FEATURE_SET_VERSION)
-                    | ~Q(analysis__segment_seconds=settings.AUDIO_SEGMENT_SECONDS)
-                )
-            )
-        )
-    elif which != "all":
-        raise ValueError(f"unknown selection {which!r}; use all, failed or stale")
-    return list(tracks.order_by("id").values_list("id", flat=True))
-
-
 def requeue_stalled_and_stale_analyses(*, limit: int = 500) -> int:
     """Queue analyses whose task was lost and tracks whose features are out of date.
 
@@ -171,7 +147,8 @@ def requeue_stalled_and_stale_analyses(*, limit: int = 500) -> int:
         status__in=[AnalysisStatus.PENDING, AnalysisStatus.RUNNING],
         requested_at__lt=stalled_before,
     ).values_list("track_id", flat=True)
-    track_ids = sorted({*stalled[:limit], *tracks_needing_analysis(which="stale")[:limit]})[:limit]
+    stale = tracks_needing_analysis(which="stale").values_list("id", flat=True)
+    track_ids = sorted({*stalled[:limit], *stale[:limit]})[:limit]
     with transaction.atomic():
         for track in Track.objects.filter(id__in=track_ids):
             request_track_analysis(track=track)

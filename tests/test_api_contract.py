@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.cache import cache
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
+from rest_framework.throttling import UserRateThrottle
 
 PUBLIC_PATHS = {"/healthz", "/api/schema/", "/api/docs/"}
 
@@ -71,16 +74,11 @@ def test_validation_errors_share_the_error_format(listener_client):
     assert "plays" in error["details"]
 
 
-def test_throttled_requests_get_429_with_retry_after(listener_client, settings):
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import UserRateThrottle
-
+def test_throttled_requests_get_429_with_retry_after(listener_client):
     rates = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "3/min"}
     original = UserRateThrottle.THROTTLE_RATES
     UserRateThrottle.THROTTLE_RATES = rates
     try:
-        from django.core.cache import cache
-
         cache.clear()
         statuses = [listener_client.get("/api/v1/me/").status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]

@@ -8,12 +8,13 @@ import numpy as np
 import soundfile
 
 from emotion.features import SAMPLE_RATE
-from emotion.synth import render_clip
+from emotion.synth import render_clip, wav_bytes
 
 
-def wav_bytes(samples: np.ndarray, *, subtype: str = "PCM_16") -> bytes:
+def float_wav_bytes(samples: np.ndarray) -> bytes:
+    """32-bit float WAV: the only common format that can carry NaN samples."""
     buffer = io.BytesIO()
-    soundfile.write(buffer, samples, SAMPLE_RATE, format="WAV", subtype=subtype)
+    soundfile.write(buffer, samples, SAMPLE_RATE, format="WAV", subtype="FLOAT")
     return buffer.getvalue()
 
 
@@ -32,7 +33,7 @@ def bad_audio_cases(*, max_seconds: float) -> dict[str, tuple[str, bytes]]:
         "not audio": ("notes.wav", b"These are my notes, not a song.\n" * 200),
         "extension lies": ("song.mp3", b"%PDF-1.7\n" + bytes(range(256)) * 40),
         "unsupported codec": ("song.aiff", b"FORM\x00\x00\x10\x00AIFCCOMM" + b"\x00" * 4000),
-        "nan samples": ("nan.wav", wav_bytes(nan_samples, subtype="FLOAT")),
+        "nan samples": ("nan.wav", float_wav_bytes(nan_samples)),
         "too long": ("long.wav", wav_bytes(np.zeros(int(SAMPLE_RATE * (max_seconds + 5))))),
         "silence": ("silence.wav", wav_bytes(np.zeros(SAMPLE_RATE * 5, dtype=np.float32))),
     }

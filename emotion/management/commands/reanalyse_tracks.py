@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from tqdm import tqdm
 
-from catalogue.models import Track
-from emotion.services import analyse_track, request_track_analysis, tracks_needing_analysis
+from emotion.selectors import tracks_needing_analysis
+from emotion.services import analyse_track, request_track_analysis
 
 
 class Command(BaseCommand):
@@ -27,25 +27,24 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, which: str, queue: bool, **options) -> None:
-        track_ids = tracks_needing_analysis(which=which)
+        tracks = tracks_needing_analysis(which=which)
+        total = tracks.count()
         if queue:
             with transaction.atomic():
-                for track in tqdm(Track.objects.filter(id__in=track_ids), total=len(track_ids)):
+                for track in tqdm(tracks.iterator(), total=total, unit="track"):
                     request_track_analysis(track=track)
-            self.stdout.write(f"queued {len(track_ids)} {which} tracks for analysis")
+            self.stdout.write(f"queued {total} {which} tracks for analysis")
             return
 
         outcomes: Counter[str] = Counter()
         reasons: Counter[str] = Counter()
-        for track in tqdm(
-            Track.objects.filter(id__in=track_ids).iterator(), total=len(track_ids), unit="track"
-        ):
+        for track in tqdm(tracks.iterator(), total=total, unit="track"):
             analysis = analyse_track(track=track, force=True)
             outcomes[analysis.status] += 1
             if analysis.failure_reason:
                 reasons[analysis.failure_reason] += 1
         self.stdout.write(
-            f"{len(track_ids)} {which} tracks: "
+            f"{total} {which} tracks: "
             + ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
         )
         for reason, n in reasons.most_common(10):

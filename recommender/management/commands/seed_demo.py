@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from catalogue.models import Track
 from catalogue.services import create_track
-from emotion.synth import render_catalogue, wav_bytes
+from emotion.synth import SAMPLE_RATE, render_catalogue, wav_bytes
 from listening.services import PlayCandidate, record_plays
 from users.models import User
 from users.services import create_listener
@@ -59,7 +59,7 @@ class Command(BaseCommand):
                     title=synthetic.title,
                     artist=synthetic.artist,
                     album=synthetic.album,
-                    duration_ms=round(len(synthetic.samples) / 22.05),
+                    duration_ms=round(1000 * len(synthetic.samples) / SAMPLE_RATE),
                     audio=ContentFile(
                         wav_bytes(synthetic.samples), name=f"demo-{synthetic.seed}.wav"
                     ),
