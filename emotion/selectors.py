@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable
+
+import numpy as np
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from catalogue.models import Track
 from emotion.features import FEATURE_SET_VERSION
-from emotion.models import AnalysisStatus
+from emotion.ml import TrainedMoodModel, load_artifact
+from emotion.ml.datasets import LabelledDataset
+from emotion.models import AnalysisStatus, MoodModelVersion, TrackAnalysis
 
 
 def tracks_needing_analysis(*, which: str) -> QuerySet[Track]:
@@ -31,3 +37,87 @@ def tracks_needing_analysis(*, which: str) -> QuerySet[Track]:
             | (Q(analysis__status=AnalysisStatus.DONE) & ~current_definition)
         )
     raise ValueError(f"unknown selection {which!r}; use all, failed or stale")
+
+
+def current_analyses() -> QuerySet[TrackAnalysis]:
+    """Finished analyses whose features follow today's definition (version + segment length)."""
+    return TrackAnalysis.objects.filter(
+        status=AnalysisStatus.DONE,
+        feature_set_version=FEATURE_SET_VERSION,
+        segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
+    )
+
+
+def feature_sequences(*, track_ids: Iterable[int]) -> dict[int, np.ndarray]:
+    """track id -> its current LLD sequence; tracks without current features are absent."""
+    rows = current_analyses().filter(track_id__in=list(track_ids))
+    return {analysis.track_id: analysis.feature_matrix() for analysis in rows}
+
+
+def active_model_version() -> MoodModelVersion | None:
+    return MoodModelVersion.objects.filter(is_active=True).first()
+
+
+def previously_active_version(*, before: MoodModelVersion) -> MoodModelVersion | None:
+    """The version that was active before ``before`` was last activated (rollback target)."""
+    if before.activated_at is None:
+        return None
+    return (
+        MoodModelVersion.objects.filter(activated_at__lt=before.activated_at)
+        .exclude(pk=before.pk)
+        .order_by("-activated_at")
+        .first()
+    )
+
+
+_loaded_models: dict[tuple[int, str], TrainedMoodModel] = {}
+_loaded_models_lock = threading.Lock()
+
+
+def load_mood_model(*, version: MoodModelVersion) -> TrainedMoodModel:
+    """The version's network, read from storage once per process and then kept in memory.
+
+    Keyed by version and artifact name, so a replaced artifact is read again. Only the two most
+    recently used versions are kept: during a switch-over both may be asked for.
+    """
+    key = (version.pk, version.artifact.name)
+    with _loaded_models_lock:
+        model = _loaded_models.pop(key, None)
+        if model is None:
+            with version.artifact.open("rb") as artifact:
+                model = load_artifact(
+                    artifact.read(),
+                    expected_feature_set_version=FEATURE_SET_VERSION,
+                    expected_labels=version.labels,
+                )
+        _loaded_models[key] = model
+        while len(_loaded_models) > 2:
+            _loaded_models.pop(next(iter(_loaded_models)))
+    return model
+
+
+def curator_labelled_dataset() -> LabelledDataset:
+    """Tracks that carry a curator label and current features, as a training data set."""
+    analyses = (
+        current_analyses()
+        .filter(track__curator_label__isnull=False)
+        .select_related("track", "track__curator_label")
+        .order_by("track_id")
+    )
+    dataset = LabelledDataset(
+        sequences=[],
+        labels=[],
+        artists=[],
+        titles=[],
+        paths=[],
+        feature_set_version=FEATURE_SET_VERSION,
+        segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
+    )
+    for analysis in analyses:
+        track = analysis.track
+        dataset.sequences.append(analysis.feature_matrix())
+        dataset.labels.append(track.curator_label.label)
+        dataset.artists.append(track.artist)
+        dataset.titles.append(track.title)
+        dataset.paths.append(f"track:{track.pk}")
+    return dataset

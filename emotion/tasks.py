@@ -12,11 +12,18 @@ from django.db import InterfaceError, OperationalError
 
 from catalogue.models import Track
 from emotion.features import warm_up
-from emotion.services import (
+from emotion.models import MoodModelVersion, TrainingRun, TrainingRunStatus, TrainingTrigger
+from emotion.services.analysis import (
     analyse_track,
     mark_analysis_failed,
     requeue_stalled_and_stale_analyses,
 )
+from emotion.services.retraining import (
+    mark_training_run_failed,
+    run_training,
+    start_training_run,
+)
+from emotion.services.tagging import queue_catalogue_tagging_batches, tag_tracks_with_model
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +69,52 @@ def analyse_track_audio(track_id: int) -> None:
 @shared_task
 def requeue_stalled_analyses() -> int:
     return requeue_stalled_and_stale_analyses()
+
+
+@shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
+def tag_catalogue(version_id: int) -> int:
+    version = MoodModelVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        return 0
+    return queue_catalogue_tagging_batches(version=version)
+
+
+@shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
+def tag_track_batch(version_id: int, track_ids: list[int]) -> int:
+    version = MoodModelVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        return 0
+    return tag_tracks_with_model(version=version, track_ids=track_ids)
+
+
+@shared_task(
+    soft_time_limit=settings.MOOD_MODEL_TRAINING_TIME_LIMIT,
+    time_limit=settings.MOOD_MODEL_TRAINING_TIME_LIMIT + 300,
+)
+def train_mood_model_run(run_id: int) -> None:
+    run = TrainingRun.objects.filter(pk=run_id, status=TrainingRunStatus.QUEUED).first()
+    if run is None:
+        logger.info("training run already taken or deleted", extra={"run": run_id})
+        return
+    try:
+        run_training(run=run)
+    except SoftTimeLimitExceeded:
+        mark_training_run_failed(
+            run=run,
+            reason=(
+                f"training took longer than {settings.MOOD_MODEL_TRAINING_TIME_LIMIT} s and was "
+                "stopped; raise MOOD_MODEL_TRAINING_TIME_LIMIT or choose a smaller preset"
+            ),
+        )
+
+
+@shared_task
+def retrain_mood_model_on_schedule() -> int:
+    run = start_training_run(
+        source=settings.MOOD_MODEL_TRAINING_SOURCE,
+        dataset_path=settings.MOOD_MODEL_TRAINING_DATASET,
+        label_column=settings.MOOD_MODEL_TRAINING_LABEL_COLUMN,
+        preset=settings.MOOD_MODEL_TRAINING_PRESET,
+        trigger=TrainingTrigger.SCHEDULE,
+    )
+    return run.pk

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -262,6 +263,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "emotion.tasks.requeue_stalled_analyses",
         "schedule": timedelta(minutes=env_number("ANALYSIS_SWEEP_MINUTES", 10)),
     },
+    "retrain-mood-model": {
+        "task": "emotion.tasks.retrain_mood_model_on_schedule",
+        # Five crontab fields: minute hour day-of-month month day-of-week (Mondays 04:00).
+        "schedule": crontab(*env_str("MOOD_MODEL_RETRAIN_CRON", "0 4 * * 1").split()),
+    },
 }
 
 # --- Audio analysis -------------------------------------------------------------------------
@@ -270,6 +276,22 @@ AUDIO_SEGMENT_SECONDS = env_number("AUDIO_SEGMENT_SECONDS", 3.0)
 AUDIO_MAX_SECONDS = env_number("AUDIO_MAX_SECONDS", 20 * 60)
 # An analysis still pending after this long lost its task (broker down at commit time, say).
 ANALYSIS_STALL_MINUTES = env_number("ANALYSIS_STALL_MINUTES", 30)
+
+# --- Mood model ------------------------------------------------------------------------------
+
+# Scheduled retraining learns from tracks with a curator label ("curator") or from a dataset
+# folder in the 4Q metadata.csv format ("dataset", MOOD_MODEL_TRAINING_DATASET on the worker).
+MOOD_MODEL_TRAINING_SOURCE = env_str("MOOD_MODEL_TRAINING_SOURCE", "curator")
+MOOD_MODEL_TRAINING_DATASET = env_str("MOOD_MODEL_TRAINING_DATASET", "")
+MOOD_MODEL_TRAINING_LABEL_COLUMN = env_str("MOOD_MODEL_TRAINING_LABEL_COLUMN", "quadrant")
+MOOD_MODEL_TRAINING_PRESET = env_str("MOOD_MODEL_TRAINING_PRESET", "default")
+# Must stay below the broker's visibility timeout, or a long run would be delivered twice.
+MOOD_MODEL_TRAINING_TIME_LIMIT = env_number("MOOD_MODEL_TRAINING_TIME_LIMIT", 3 * 3600)
+# Share of artists held out to compare a new model with the active one.
+MOOD_MODEL_HOLDOUT_FRACTION = env_number("MOOD_MODEL_HOLDOUT_FRACTION", 0.2)
+# A new model is promoted only when its held-out macro-F1 beats the active one by more.
+MOOD_MODEL_MIN_IMPROVEMENT = env_number("MOOD_MODEL_MIN_IMPROVEMENT", 0.0)
+MOOD_TAGGING_BATCH_SIZE = env_number("MOOD_TAGGING_BATCH_SIZE", 256)
 
 # --- Logging: one JSON object per line in production, readable lines in development ---------
 

@@ -3,11 +3,15 @@ from __future__ import annotations
 import datetime as dt
 
 import factory
+import numpy as np
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from catalogue.models import Track
+from emotion.features import FEATURE_SET_VERSION
+from emotion.models import AnalysisStatus, TrackAnalysis
 from listening.models import Play
 from users.models import User
 
@@ -56,3 +60,21 @@ class PlayFactory(factory.django.DjangoModelFactory):
     played_at = factory.Sequence(lambda n: timezone.now() - dt.timedelta(minutes=n + 1))
     ms_played = 180_000
     client = "factory"
+
+
+def analysed_track(features: np.ndarray, **track_fields) -> Track:
+    """A track whose audio analysis is done and current, holding ``features`` (n × 50)."""
+    track = TrackFactory(**track_fields)
+    matrix = np.ascontiguousarray(features, dtype=np.float32)
+    TrackAnalysis.objects.create(
+        track=track,
+        status=AnalysisStatus.DONE,
+        audio_name=track.audio.name,
+        feature_set_version=FEATURE_SET_VERSION,
+        segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
+        n_segments=matrix.shape[0],
+        features=matrix.tobytes(),
+        requested_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    return track

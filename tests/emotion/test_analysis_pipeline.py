@@ -15,7 +15,7 @@ from django.utils import timezone
 from catalogue.services import set_track_audio
 from emotion.features import FEATURE_SET_VERSION, N_FEATURES
 from emotion.models import AnalysisStatus, TrackAnalysis
-from emotion.services import (
+from emotion.services.analysis import (
     analyse_track,
     request_track_analysis,
     requeue_stalled_and_stale_analyses,

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from catalogue.services import create_track
 from emotion.models import AnalysisStatus, TrackAnalysis
-from emotion.services import request_track_analysis
+from emotion.services.analysis import request_track_analysis
 from tests.emotion.audio_fixtures import bad_audio_cases, music_wav
 from tests.worker_process import wait_for
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from emotion.selectors import tracks_needing_analysis
-from emotion.services import analyse_track, request_track_analysis
+from emotion.services.analysis import analyse_track, request_track_analysis
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Writes of the emotion app: extracting and storing each track's LLD sequence."""
+"""Extracting and storing each track's LLD sequence."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from catalogue.models import Track
 from emotion.features import FEATURE_SET_VERSION, BadAudioError, analyse_audio
 from emotion.models import AnalysisStatus, TrackAnalysis
 from emotion.selectors import tracks_needing_analysis
+from emotion.services.tagging import request_track_tagging
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def analyse_track(*, track: Track, force: bool = False) -> TrackAnalysis:
         analysis.extraction_cpu_seconds = result.cpu_seconds
         analysis.finished_at = timezone.now()
         analysis.save()
+        request_track_tagging(track_ids=[track_id])
     logger.info(
         "analysed track audio",
         extra={

@@ -1,0 +1,236 @@
+"""Training runs: train on the current labelled data and promote only a better model.
+
+Every run trains a candidate on the training side of a stable artist split
+(:func:`emotion.ml.evaluation.stable_artist_holdout`), scores the candidate and the active
+model on the held-out side, and activates the candidate only when its macro-F1 beats the
+active model's by more than ``MOOD_MODEL_MIN_IMPROVEMENT``. Because an artist's side never
+changes, a model promoted by an earlier run has never seen the artists held out now.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from emotion.ml import PRESETS, ArtifactError, train_mood_model
+from emotion.ml.datasets import LabelledDataset, load_labelled_dataset
+from emotion.ml.evaluation import evaluate_model, stable_artist_holdout
+from emotion.models import MoodModelVersion, TrainingRun, TrainingRunStatus, TrainingSource
+from emotion.selectors import active_model_version, curator_labelled_dataset, load_mood_model
+from emotion.services.registry import activate_model_version, register_model_version
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingDataError(ValueError):
+    """The labelled data cannot support a training run; the message says what is missing."""
+
+
+def start_training_run(
+    *,
+    source: str = TrainingSource.CURATOR_LABELS,
+    dataset_path: str = "",
+    label_column: str = "quadrant",
+    preset: str = "default",
+    seed: int = 0,
+    trigger: str,
+) -> TrainingRun:
+    """Record a run and queue it on the training queue once the caller commits."""
+    from emotion.tasks import train_mood_model_run
+
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
+    if source == TrainingSource.DATASET and not dataset_path:
+        raise ValueError("a dataset run needs the dataset folder")
+    run = TrainingRun.objects.create(
+        source=source,
+        dataset_path=dataset_path,
+        label_column=label_column,
+        preset=preset,
+        seed=seed,
+        trigger=trigger,
+    )
+    run_id = run.pk
+    transaction.on_commit(lambda: train_mood_model_run.delay(run_id))
+    return run
+
+
+def run_training(*, run: TrainingRun) -> TrainingRun:
+    """Carry out a queued run to a recorded outcome: promoted, kept, or failed with a reason."""
+    _update(run, status=TrainingRunStatus.RUNNING, started_at=timezone.now(), stage="loading data")
+    try:
+        data = _load_training_data(run)
+        train_indices, held_out_indices = _split(data)
+        candidate = _train_candidate(run, data.subset(train_indices))
+        held_out = data.subset(held_out_indices)
+        _update(run, stage="scoring on held-out artists")
+        candidate_metrics = evaluate_model(
+            candidate, sequences=held_out.sequences, labels=held_out.labels
+        )
+        baseline = active_model_version()
+        baseline_metrics, incomparable = _score_baseline(baseline, held_out)
+        evaluated_on = {
+            "split": "stable artist hash",
+            "held_out_fraction": settings.MOOD_MODEL_HOLDOUT_FRACTION,
+            **held_out.describe(),
+        }
+        with transaction.atomic():
+            version = register_model_version(
+                model=candidate, metrics=candidate_metrics, evaluated_on=evaluated_on
+            )
+            status, outcome = _decide(candidate_metrics, baseline, baseline_metrics, incomparable)
+            if status == TrainingRunStatus.PROMOTED:
+                activate_model_version(version=version)
+            _update(
+                run,
+                status=status,
+                outcome=outcome,
+                stage="finished",
+                candidate_version=version,
+                baseline_version=baseline,
+                candidate_macro_f1=candidate_metrics["macro_f1"],
+                baseline_macro_f1=(baseline_metrics or {}).get("macro_f1"),
+                finished_at=timezone.now(),
+            )
+    except (TrainingDataError, ArtifactError, FileNotFoundError, ValueError) as error:
+        _update(
+            run,
+            status=TrainingRunStatus.FAILED,
+            outcome=str(error),
+            stage="failed",
+            finished_at=timezone.now(),
+        )
+        logger.warning("training run failed", extra={"run": run.pk, "reason": str(error)})
+        return run
+    logger.info("training run finished", extra={"run": run.pk, "status": run.status})
+    return run
+
+
+def mark_training_run_failed(*, run: TrainingRun, reason: str) -> None:
+    _update(
+        run,
+        status=TrainingRunStatus.FAILED,
+        outcome=reason,
+        stage="failed",
+        finished_at=timezone.now(),
+    )
+
+
+def _load_training_data(run: TrainingRun) -> LabelledDataset:
+    if run.source == TrainingSource.DATASET:
+        folder = Path(run.dataset_path)
+        if not (folder / "metadata.csv").is_file():
+            raise TrainingDataError(f"{folder} has no metadata.csv on the training worker")
+        return load_labelled_dataset(
+            folder,
+            label_column=run.label_column,
+            segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
+            cache_dir=Path(settings.DATA_DIR) / "feature-cache",
+            progress=False,
+        )
+    return curator_labelled_dataset()
+
+
+def _split(data: LabelledDataset) -> tuple[list[int], list[int]]:
+    if len(set(data.labels)) < 2:
+        raise TrainingDataError(
+            f"need labelled tracks of at least two emotions with analysed audio; found "
+            f"{dict(Counter(data.labels)) or 'none'}"
+        )
+    train, held_out = stable_artist_holdout(
+        data.artists, fraction=settings.MOOD_MODEL_HOLDOUT_FRACTION
+    )
+    train_labels = {data.labels[i] for i in train}
+    held_out_labels = {data.labels[i] for i in held_out}
+    if len(train_labels) < 2 or not held_out_labels or not held_out_labels <= train_labels:
+        raise TrainingDataError(
+            f"the artist split left {len(train)} training and {len(held_out)} held-out tracks, "
+            f"with emotions {sorted(train_labels)} and {sorted(held_out_labels)}; label tracks "
+            f"of more artists so both sides cover the emotions"
+        )
+    return [int(i) for i in train], [int(i) for i in held_out]
+
+
+def _train_candidate(run: TrainingRun, data: LabelledDataset):
+    max_epochs = PRESETS[run.preset].max_epochs
+    _update(run, stage=f"training on {len(data)} tracks", max_epochs=max_epochs)
+
+    def on_epoch(epoch: int, metrics: dict[str, Any]) -> None:
+        val_f1 = metrics.get("val_macro_f1")
+        stage = f"training on {len(data)} tracks" + (
+            f", validation macro-F1 {val_f1:.3f}" if val_f1 is not None else ""
+        )
+        _update(run, epochs_done=epoch, stage=stage)
+
+    return train_mood_model(
+        data.sequences,
+        data.labels,
+        data.artists,
+        preset=run.preset,
+        seed=run.seed,
+        on_epoch=on_epoch,
+        sample_weights=data.confidences,
+        feature_set_version=data.feature_set_version,
+        segment_seconds=data.segment_seconds,
+        trained_on={
+            "source": run.source,
+            "dataset": run.dataset_path,
+            "training_run": run.pk,
+            **data.describe(),
+        },
+    )
+
+
+def _score_baseline(
+    baseline: MoodModelVersion | None, held_out: LabelledDataset
+) -> tuple[dict[str, Any] | None, str]:
+    """The active model's held-out metrics, or why it cannot be scored on this data."""
+    if baseline is None:
+        return None, ""
+    try:
+        model = load_mood_model(version=baseline)
+        return evaluate_model(model, sequences=held_out.sequences, labels=held_out.labels), ""
+    except (ArtifactError, ValueError) as error:
+        return None, str(error)
+
+
+def _decide(
+    candidate: dict[str, Any],
+    baseline: MoodModelVersion | None,
+    baseline_metrics: dict[str, Any] | None,
+    incomparable: str,
+) -> tuple[str, str]:
+    score = candidate["macro_f1"]
+    if baseline is None:
+        return TrainingRunStatus.PROMOTED, (
+            f"no active model: promoted the new one (held-out macro-F1 {score:.3f})"
+        )
+    if baseline_metrics is None:
+        return TrainingRunStatus.KEPT, (
+            f"kept {baseline}: it cannot be scored on this data ({incomparable}); activate the "
+            f"new version by hand if it should replace it (held-out macro-F1 {score:.3f})"
+        )
+    required = baseline_metrics["macro_f1"] + settings.MOOD_MODEL_MIN_IMPROVEMENT
+    if score > required:
+        return TrainingRunStatus.PROMOTED, (
+            f"promoted: held-out macro-F1 {score:.3f} beats {baseline}'s "
+            f"{baseline_metrics['macro_f1']:.3f}"
+        )
+    return TrainingRunStatus.KEPT, (
+        f"kept {baseline}: the new model's held-out macro-F1 {score:.3f} does not beat "
+        f"{baseline_metrics['macro_f1']:.3f} by more than {settings.MOOD_MODEL_MIN_IMPROVEMENT}"
+    )
+
+
+def _update(run: TrainingRun, **fields: Any) -> None:
+    # A queryset update writes only these columns and commits on its own, so progress is
+    # visible to the admin while the run is still training.
+    for name, value in fields.items():
+        setattr(run, name, value)
+    TrainingRun.objects.filter(pk=run.pk).update(**fields)
