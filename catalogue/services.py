@@ -7,7 +7,7 @@ from django.core.files import File
 from django.db import transaction
 
 from catalogue.models import Track
-from catalogue.signals import track_audio_changed
+from catalogue.signals import track_audio_changed, track_created
 from catalogue.validators import validate_audio_file
 
 
@@ -32,6 +32,7 @@ def create_track(
     )
     track.full_clean(exclude=["audio", "song_key"])
     track.save()
+    track_created.send(sender=Track, track=track)
     if audio is not None:
         set_track_audio(track=track, audio=audio)
     return track

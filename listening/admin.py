@@ -1,13 +1,107 @@
 from django.contrib import admin
+from django.db.models import QuerySet
 
-from listening.models import Play
+from listening.models import ImportJob, Play
+
+
+class MatchedFilter(admin.SimpleListFilter):
+    title = "matched"
+    parameter_name = "matched"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Matched to a track"), ("no", "Unmatched")]
+
+    def queryset(self, request, queryset: QuerySet[Play]) -> QuerySet[Play]:
+        if self.value() == "yes":
+            return queryset.filter(track__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(track__isnull=True)
+        return queryset
 
 
 @admin.register(Play)
 class PlayAdmin(admin.ModelAdmin):
-    list_display = ("played_at", "listener", "track", "ms_played", "client", "received_at")
-    list_filter = ("played_at", "received_at", "client")
-    search_fields = ("listener__username", "track__title", "track__artist", "client")
+    list_display = (
+        "played_at",
+        "listener",
+        "what",
+        "matched",
+        "ms_played",
+        "client",
+        "received_at",
+    )
+    list_filter = (MatchedFilter, "played_at", "received_at", "client")
+    search_fields = (
+        "listener__username",
+        "track__title",
+        "track__artist",
+        "track_name",
+        "artist_name",
+        "release_name",
+        "isrc",
+        "=recording_mbid",
+        "client",
+    )
     raw_id_fields = ("listener", "track")
+    readonly_fields = ("metadata_key", "received_at")
     date_hierarchy = "played_at"
     list_select_related = ("listener", "track")
+    fieldsets = (
+        (None, {"fields": ("listener", "track", "played_at", "ms_played", "client")}),
+        (
+            "Submitted metadata (matched against the catalogue while the play is unmatched)",
+            {
+                "fields": (
+                    "track_name",
+                    "artist_name",
+                    "release_name",
+                    "recording_mbid",
+                    "isrc",
+                    "duration_ms",
+                    "metadata_key",
+                    "received_at",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description="track")
+    def what(self, play: Play) -> str:
+        if play.track_id:
+            return str(play.track)
+        album = f" ({play.release_name})" if play.release_name else ""
+        return f"{play.artist_name} – {play.track_name}{album}"
+
+    @admin.display(boolean=True, description="matched")
+    def matched(self, play: Play) -> bool:
+        return play.is_matched
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "listener",
+        "format",
+        "status",
+        "processed",
+        "total",
+        "original_name",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status", "format", "created_at")
+    search_fields = ("listener__username", "original_name", "failure_reason")
+    raw_id_fields = ("listener",)
+    date_hierarchy = "created_at"
+    list_select_related = ("listener",)
+    readonly_fields = (
+        "status",
+        "processed",
+        "total",
+        "summary",
+        "failure_reason",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )

@@ -4,24 +4,49 @@ import datetime as dt
 from collections import Counter
 
 from django.conf import settings
-from django.utils import timezone
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import APIException
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.status import HTTP_202_ACCEPTED, HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from rest_framework.views import APIView
 
 from common.pagination import StandardPagination
-from listening.selectors import list_plays
-from listening.services import PlayCandidate, PlayOutcome, PlayStatus, record_plays
-
-# A client clock a little ahead of ours is normal; a play hours in the future is a bug.
-ALLOWED_CLOCK_SKEW = dt.timedelta(minutes=5)
-EARLIEST_PLAY = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+from listening.matching import NAME_MAX_LENGTH, TrackMetadata
+from listening.models import ImportFormat
+from listening.selectors import list_import_jobs, list_plays
+from listening.services import (
+    ImportTooLarge,
+    PlayCandidate,
+    PlayOutcome,
+    PlayStatus,
+    create_import_job,
+    record_plays,
+)
+from listening.validation import played_at_problem
 
 
 class PlayInputSerializer(serializers.Serializer):
-    track = serializers.IntegerField(min_value=1, help_text="catalogue id of the track")
+    track = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="catalogue id of the track; or leave it out and describe the track",
+    )
+    track_name = serializers.CharField(
+        max_length=NAME_MAX_LENGTH, required=False, help_text="title, when track is not given"
+    )
+    artist_name = serializers.CharField(max_length=NAME_MAX_LENGTH, required=False)
+    release_name = serializers.CharField(
+        max_length=NAME_MAX_LENGTH, required=False, allow_blank=True, help_text="album"
+    )
+    recording_mbid = serializers.UUIDField(required=False, allow_null=True)
+    isrc = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    duration_ms = serializers.IntegerField(
+        min_value=1, max_value=24 * 3600 * 1000, required=False, allow_null=True
+    )
     played_at = serializers.DateTimeField(
         help_text="ISO 8601; a time without an offset is taken as UTC"
     )
@@ -31,19 +56,51 @@ class PlayInputSerializer(serializers.Serializer):
     client = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
     def validate_played_at(self, played_at: dt.datetime) -> dt.datetime:
-        if played_at > timezone.now() + ALLOWED_CLOCK_SKEW:
-            raise serializers.ValidationError("played_at is in the future; check the clock")
-        if played_at < EARLIEST_PLAY:
-            raise serializers.ValidationError("played_at is before 2000-01-01")
+        problem = played_at_problem(played_at)
+        if problem:
+            raise serializers.ValidationError(problem)
         return played_at
+
+    def validate(self, attrs: dict) -> dict:
+        if "track" not in attrs and not (attrs.get("track_name") and attrs.get("artist_name")):
+            raise serializers.ValidationError(
+                "Give the catalogue id as track, or describe the track with track_name and "
+                "artist_name (plus release_name, recording_mbid, isrc when known)."
+            )
+        return attrs
+
+    def to_candidate(self, *, index: int, default_client: str) -> PlayCandidate:
+        fields = self.validated_data
+        metadata = None
+        if fields.get("track_name") and fields.get("artist_name"):
+            metadata = TrackMetadata.clean(
+                track_name=fields["track_name"],
+                artist_name=fields["artist_name"],
+                release_name=fields.get("release_name", ""),
+                recording_mbid=fields.get("recording_mbid"),
+                isrc=fields.get("isrc", ""),
+                duration_ms=fields.get("duration_ms"),
+            )
+        return PlayCandidate(
+            index=index,
+            track_id=fields.get("track"),
+            metadata=metadata,
+            played_at=fields["played_at"],
+            ms_played=fields.get("ms_played"),
+            client=fields.get("client") or default_client,
+        )
 
 
 class PlayOutputSerializer(serializers.Serializer):
+    """A play; an unmatched one has ``track`` null and the title, artist and album it was
+    submitted with."""
+
     id = serializers.IntegerField()
-    track = serializers.IntegerField(source="track_id")
-    title = serializers.CharField(source="track.title")
-    artist = serializers.CharField(source="track.artist")
-    album = serializers.CharField(source="track.album")
+    track = serializers.IntegerField(source="track_id", allow_null=True)
+    matched = serializers.BooleanField(source="is_matched")
+    title = serializers.CharField()
+    artist = serializers.CharField()
+    album = serializers.CharField()
     played_at = serializers.DateTimeField()
     ms_played = serializers.IntegerField(allow_null=True)
     client = serializers.CharField()
@@ -54,6 +111,9 @@ class PlayOutcomeSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     status = serializers.ChoiceField(choices=[status.value for status in PlayStatus])
     play_id = serializers.IntegerField(allow_null=True)
+    matched = serializers.BooleanField(
+        allow_null=True, help_text="for accepted plays: false when stored unmatched"
+    )
     reason = serializers.DictField(allow_null=True)
 
 
@@ -74,6 +134,7 @@ class PlayListSubmitApi(APIView):
 
     class BatchOutputSerializer(serializers.Serializer):
         accepted = serializers.IntegerField()
+        unmatched = serializers.IntegerField(help_text="accepted plays stored unmatched")
         duplicate = serializers.IntegerField()
         rejected = serializers.IntegerField()
         results = serializers.ListField(child=PlayOutcomeSerializer())
@@ -115,24 +176,88 @@ class PlayListSubmitApi(APIView):
                     PlayOutcome(index=index, status=PlayStatus.REJECTED, reason=item.errors)
                 )
             else:
-                fields = item.validated_data
-                candidates.append(
-                    PlayCandidate(
-                        index=index,
-                        track_id=fields["track"],
-                        played_at=fields["played_at"],
-                        ms_played=fields.get("ms_played"),
-                        client=fields.get("client") or default_client,
-                    )
-                )
+                candidates.append(item.to_candidate(index=index, default_client=default_client))
 
         outcomes = rejected + record_plays(listener=request.user, candidates=candidates)
         outcomes.sort(key=lambda outcome: outcome.index)
         counts = Counter(outcome.status.value for outcome in outcomes)
+        unmatched = sum(
+            1 for o in outcomes if o.status is PlayStatus.ACCEPTED and o.matched is False
+        )
         output = self.BatchOutputSerializer(
             {
                 **{status.value: counts[status.value] for status in PlayStatus},
+                "unmatched": unmatched,
                 "results": outcomes,
             }
         )
         return Response(output.data)
+
+
+class ImportJobOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    format = serializers.CharField()
+    file_name = serializers.CharField(source="original_name")
+    status = serializers.CharField()
+    processed = serializers.IntegerField(help_text="entries read and checked so far")
+    total = serializers.IntegerField(allow_null=True, help_text="entries in the file")
+    summary = serializers.DictField(
+        help_text="accepted (of which unmatched), duplicate, skipped (not music), rejected"
+    )
+    failure_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ImportTooLargeError(APIException):
+    status_code = HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+class ImportJobListCreateApi(APIView):
+    """Upload a listening-history export; it is imported by a worker (poll the job)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    # Named apart from the other views' InputSerializer so the OpenAPI components differ.
+    class ImportUploadSerializer(serializers.Serializer):
+        file = serializers.FileField(
+            help_text="Spotify StreamingHistory*.json / Streaming_History_Audio_*.json, or a "
+            "ListenBrainz export (JSON lines)"
+        )
+        format = serializers.ChoiceField(
+            choices=[*ImportFormat.values, "auto"],
+            default="auto",
+            help_text="auto: tell from the file's content",
+        )
+
+    @extend_schema(responses=ImportJobOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(
+            list_import_jobs(listener=request.user), request, view=self
+        )
+        return paginator.get_paginated_response(ImportJobOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.ImportUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        chosen_format = data.validated_data["format"]
+        try:
+            job = create_import_job(
+                listener=request.user,
+                upload=data.validated_data["file"],
+                format=None if chosen_format == "auto" else chosen_format,
+            )
+        except ImportTooLarge as error:
+            raise ImportTooLargeError(str(error)) from error
+        return Response(ImportJobOutputSerializer(job).data, status=HTTP_202_ACCEPTED)
+
+
+class ImportJobDetailApi(APIView):
+    @extend_schema(responses=ImportJobOutputSerializer)
+    def get(self, request: Request, job_id: int) -> Response:
+        job = get_object_or_404(list_import_jobs(listener=request.user), pk=job_id)
+        return Response(ImportJobOutputSerializer(job).data)

@@ -2,14 +2,33 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
-from django.db import transaction
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
+from catalogue.dedup import song_key
 from catalogue.models import Track
-from listening.models import Play
+from listening.importers import ImportFileError, detect_format, parse_import
+from listening.matching import TrackMetadata, key_digest, match_tracks
+from listening.models import ImportFormat, ImportJob, ImportStatus, Play
+from listening.signals import plays_recorded
 from users.models import User
+
+logger = logging.getLogger(__name__)
+
+# How many waiting plays a new catalogue track takes on inside the request that created it;
+# past this, the rest are attached by a task so creating a track stays quick.
+INLINE_ATTACH_LIMIT = 500
+MATCH_BATCH_SIZE = 500
+FORMAT_SNIFF_BYTES = 64 * 1024
 
 
 class PlayStatus(enum.StrEnum):
@@ -18,15 +37,24 @@ class PlayStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlayCandidate:
-    """A play that passed field validation; ``index`` is its position in the request."""
+    """A play that passed field validation; ``index`` is its position in the request.
+
+    It names a catalogue track (``track_id``), describes one (``metadata``), or both; a play
+    that only describes its track is matched to the catalogue and kept unmatched if that fails.
+    """
 
     index: int
-    track_id: int
     played_at: dt.datetime
+    track_id: int | None = None
+    metadata: TrackMetadata | None = None
     ms_played: int | None = None
     client: str = ""
+
+    def __post_init__(self) -> None:
+        if self.track_id is None and self.metadata is None:
+            raise ValueError("a play needs a track id or track metadata")
 
 
 @dataclass(frozen=True)
@@ -35,79 +63,434 @@ class PlayOutcome:
     status: PlayStatus
     play_id: int | None = None
     reason: dict | None = None
+    matched: bool | None = None
 
 
-def record_plays(*, listener: User, candidates: Sequence[PlayCandidate]) -> list[PlayOutcome]:
+# --- Storing plays ---------------------------------------------------------------------------
+
+
+def record_plays(
+    *, listener: User, candidates: Sequence[PlayCandidate], announce: bool = True
+) -> list[PlayOutcome]:
     """Store a batch of plays, reporting each one as accepted, duplicate or rejected.
 
-    A play already stored (same listener, track and played_at), or repeated within the batch,
-    is a duplicate and is not counted twice. Plays of unknown tracks are rejected with a
-    reason while the rest of the batch is kept. The insert ignores conflicts, so a concurrent
-    resubmission of the same plays can never create a second row.
+    Every way plays arrive ends here. A play that names an unknown catalogue id is rejected
+    with a reason while the rest of the batch is kept; a play that only describes its track is
+    matched (``listening.matching``) and kept unmatched when that fails.
+
+    A play already stored, or repeated within the batch, is a duplicate and is not counted
+    twice: same listener, track and played_at, or same listener, played_at and submitted
+    metadata (so a described play is recognised whether or not it has been matched since).
+    The insert ignores conflicts, so a concurrent resubmission can never create a second row.
+
+    ``plays_recorded`` is sent after the commit when anything was accepted; callers storing
+    one import in several batches pass ``announce=False`` and call ``announce_plays_recorded``
+    once for the whole of it.
     """
-    known_track_ids = set(
-        Track.objects.filter(id__in={c.track_id for c in candidates}).values_list("id", flat=True)
+    if not candidates:
+        return []
+    track_ids = _resolve_tracks(candidates)
+    stored_by_track, stored_by_metadata = _stored_play_keys(
+        listener=listener, candidates=candidates
     )
-    already_stored = _stored_play_keys(listener=listener, candidates=candidates)
 
     outcomes: dict[int, PlayOutcome] = {}
-    seen_in_batch: set[tuple[int, dt.datetime]] = set()
-    to_insert: list[PlayCandidate] = []
+    seen_in_batch: set[tuple] = set()
+    to_insert: list[tuple[PlayCandidate, int | None]] = []
     for candidate in candidates:
-        key = (candidate.track_id, candidate.played_at)
-        if candidate.track_id not in known_track_ids:
+        track_id = track_ids.get(candidate.index)
+        if candidate.track_id is not None and track_id is None:
             outcomes[candidate.index] = PlayOutcome(
                 index=candidate.index,
                 status=PlayStatus.REJECTED,
                 reason={"track": [f"track {candidate.track_id} is not in the catalogue"]},
             )
-        elif key in already_stored or key in seen_in_batch:
+            continue
+        track_key, metadata_key = _dedup_keys(candidate, track_id)
+        stored_id = stored_by_track.get(track_key) or stored_by_metadata.get(metadata_key)
+        keys = {key for key in (track_key, metadata_key) if key}
+        if stored_id is not None or keys & seen_in_batch:
             outcomes[candidate.index] = PlayOutcome(
-                index=candidate.index, status=PlayStatus.DUPLICATE
+                index=candidate.index, status=PlayStatus.DUPLICATE, play_id=stored_id
             )
         else:
-            seen_in_batch.add(key)
-            to_insert.append(candidate)
+            seen_in_batch.update(keys)
+            to_insert.append((candidate, track_id))
 
     with transaction.atomic():
         Play.objects.bulk_create(
-            [
-                Play(
-                    listener=listener,
-                    track_id=c.track_id,
-                    played_at=c.played_at,
-                    ms_played=c.ms_played,
-                    client=c.client,
-                )
-                for c in to_insert
-            ],
+            [_new_play(listener, candidate, track_id) for candidate, track_id in to_insert],
             batch_size=500,
             ignore_conflicts=True,
         )
-    for candidate in to_insert:
-        outcomes[candidate.index] = PlayOutcome(index=candidate.index, status=PlayStatus.ACCEPTED)
+    for candidate, track_id in to_insert:
+        outcomes[candidate.index] = PlayOutcome(
+            index=candidate.index, status=PlayStatus.ACCEPTED, matched=track_id is not None
+        )
 
-    play_ids = _stored_play_keys(listener=listener, candidates=candidates)
-    return [
-        _with_play_id(outcomes[c.index], play_ids.get((c.track_id, c.played_at)))
+    stored_by_track, stored_by_metadata = _stored_play_keys(
+        listener=listener, candidates=candidates
+    )
+    results = []
+    for candidate in candidates:
+        outcome = outcomes[candidate.index]
+        if outcome.status is not PlayStatus.REJECTED and outcome.play_id is None:
+            track_key, metadata_key = _dedup_keys(candidate, track_ids.get(candidate.index))
+            play_id = stored_by_track.get(track_key) or stored_by_metadata.get(metadata_key)
+            outcome = PlayOutcome(
+                index=outcome.index, status=outcome.status, play_id=play_id, matched=outcome.matched
+            )
+        results.append(outcome)
+
+    if announce and to_insert:
+        announce_plays_recorded(listener_id=listener.id, count=len(to_insert))
+    return results
+
+
+def announce_plays_recorded(*, listener_id: int, count: int) -> None:
+    """Send ``plays_recorded`` once the current transaction commits (at once outside one)."""
+
+    def send() -> None:
+        # A subscriber's failure must not turn a stored batch into an error for the client.
+        for receiver, result in plays_recorded.send_robust(
+            sender=Play, listener_id=listener_id, count=count
+        ):
+            if isinstance(result, Exception):
+                logger.error(
+                    "plays_recorded receiver failed",
+                    exc_info=result,
+                    extra={"listener_id": listener_id, "receiver": repr(receiver)},
+                )
+
+    transaction.on_commit(send)
+
+
+def _resolve_tracks(candidates: Sequence[PlayCandidate]) -> dict[int, int | None]:
+    """index -> catalogue track id: the one named if it exists, else the metadata's match."""
+    named = {c.track_id for c in candidates if c.track_id is not None}
+    known = set(Track.objects.filter(id__in=named).values_list("id", flat=True)) if named else set()
+    resolved: dict[int, int | None] = {
+        c.index: c.track_id if c.track_id in known else None
         for c in candidates
-    ]
+        if c.track_id is not None
+    }
+    described = [c for c in candidates if c.track_id is None]
+    for candidate, track_id in zip(
+        described, match_tracks([c.metadata for c in described]), strict=True
+    ):
+        resolved[candidate.index] = track_id
+    return resolved
+
+
+def _dedup_keys(candidate: PlayCandidate, track_id: int | None) -> tuple[tuple, tuple]:
+    track_key = ("track", track_id, candidate.played_at) if track_id is not None else ()
+    metadata_key = (
+        ("metadata", candidate.metadata.key_digest, candidate.played_at)
+        if candidate.metadata is not None
+        else ()
+    )
+    return track_key, metadata_key
 
 
 def _stored_play_keys(
     *, listener: User, candidates: Sequence[PlayCandidate]
-) -> dict[tuple[int, dt.datetime], int]:
-    if not candidates:
-        return {}
+) -> tuple[dict[tuple, int], dict[tuple, int]]:
     rows = Play.objects.filter(
+        listener=listener, played_at__in={c.played_at for c in candidates}
+    ).values_list("id", "track_id", "metadata_key", "played_at")
+    by_track: dict[tuple, int] = {}
+    by_metadata: dict[tuple, int] = {}
+    for play_id, track_id, metadata_key, played_at in rows:
+        if track_id is not None:
+            by_track.setdefault(("track", track_id, played_at), play_id)
+        if metadata_key:
+            by_metadata.setdefault(("metadata", metadata_key, played_at), play_id)
+    return by_track, by_metadata
+
+
+def _new_play(listener: User, candidate: PlayCandidate, track_id: int | None) -> Play:
+    play = Play(
         listener=listener,
-        track_id__in={c.track_id for c in candidates},
-        played_at__in={c.played_at for c in candidates},
-    ).values_list("track_id", "played_at", "id")
-    return {(track_id, played_at): play_id for track_id, played_at, play_id in rows}
+        track_id=track_id,
+        played_at=candidate.played_at,
+        ms_played=candidate.ms_played,
+        client=candidate.client[:200],
+    )
+    metadata = candidate.metadata
+    if metadata is not None:
+        play.track_name = metadata.track_name
+        play.artist_name = metadata.artist_name
+        play.release_name = metadata.release_name
+        play.recording_mbid = metadata.recording_mbid
+        play.isrc = metadata.isrc
+        play.duration_ms = metadata.duration_ms
+        play.metadata_key = metadata.key_digest
+    return play
 
 
-def _with_play_id(outcome: PlayOutcome, play_id: int | None) -> PlayOutcome:
-    if outcome.status is PlayStatus.REJECTED:
-        return outcome
-    return PlayOutcome(index=outcome.index, status=outcome.status, play_id=play_id)
+# --- Matching plays that were stored unmatched -----------------------------------------------
+
+
+@dataclass
+class MatchSummary:
+    examined: int = 0
+    matched: int = 0
+    removed_duplicates: int = 0
+
+    def add(self, other: MatchSummary) -> None:
+        self.examined += other.examined
+        self.matched += other.matched
+        self.removed_duplicates += other.removed_duplicates
+
+
+def match_waiting_plays(*, plays: Sequence[Play]) -> MatchSummary:
+    """Match unmatched plays to the catalogue as it is now and attach those that match.
+
+    A play that, once matched, repeats one already stored (same listener, track and
+    played_at: the same listen sent twice with different metadata, say) is that listen; the
+    unmatched copy is removed rather than counted twice. Call inside a transaction with the
+    plays locked.
+    """
+    summary = MatchSummary(examined=len(plays))
+    track_ids = match_tracks([play_metadata(play) for play in plays])
+    matched = [
+        (play, track_id) for play, track_id in zip(plays, track_ids, strict=True) if track_id
+    ]
+    if not matched:
+        return summary
+    taken = set(
+        Play.objects.filter(
+            track_id__in={track_id for _, track_id in matched},
+            listener_id__in={play.listener_id for play, _ in matched},
+            played_at__in={play.played_at for play, _ in matched},
+        ).values_list("listener_id", "track_id", "played_at")
+    )
+    to_attach: list[Play] = []
+    to_remove: list[int] = []
+    for play, track_id in matched:
+        key = (play.listener_id, track_id, play.played_at)
+        if key in taken:
+            to_remove.append(play.id)
+        else:
+            taken.add(key)
+            play.track_id = track_id
+            to_attach.append(play)
+    if to_remove:
+        Play.objects.filter(id__in=to_remove).delete()
+    Play.objects.bulk_update(to_attach, ["track"], batch_size=500)
+    summary.matched = len(to_attach)
+    summary.removed_duplicates = len(to_remove)
+    return summary
+
+
+def play_metadata(play: Play) -> TrackMetadata:
+    return TrackMetadata(
+        track_name=play.track_name,
+        artist_name=play.artist_name,
+        release_name=play.release_name,
+        recording_mbid=play.recording_mbid,
+        isrc=play.isrc,
+        duration_ms=play.duration_ms,
+    )
+
+
+def attach_waiting_plays(
+    *, track: Track, after_id: int = 0, limit: int = MATCH_BATCH_SIZE
+) -> tuple[MatchSummary, int | None]:
+    """Attach one batch of the unmatched plays a (new) track may take.
+
+    Candidates share the track's recording id, ISRC, song key, or its title + artist with no
+    album; each is then matched by the full rules, so the outcome is the one the play would
+    have had if the track had been there when it arrived. Returns the summary and the id to
+    continue after, or None when no candidates are left.
+    """
+    waiting = waiting_plays_for_track(track=track).filter(id__gt=after_id).order_by("id")
+    with transaction.atomic():
+        plays = list(waiting.select_for_update()[:limit])
+        summary = match_waiting_plays(plays=plays)
+    return summary, (plays[-1].id if len(plays) == limit else None)
+
+
+def waiting_plays_for_track(*, track: Track) -> QuerySet[Play]:
+    keys = {
+        key_digest(track.song_key),
+        key_digest(song_key(title=track.title, artist=track.artist, album="")),
+    }
+    candidates = Q(metadata_key__in=keys)
+    if track.musicbrainz_recording_id:
+        candidates |= Q(recording_mbid=track.musicbrainz_recording_id)
+    if track.isrc:
+        candidates |= Q(isrc=track.isrc)
+    return Play.objects.filter(candidates, track__isnull=True)
+
+
+def attach_waiting_plays_to_new_track(*, track: Track) -> None:
+    """Run inside the transaction that created ``track``: attach what it can take right away
+    and leave the rest, if there is more than a request should do, to a task."""
+    from listening.tasks import attach_waiting_plays_to_track
+
+    try:
+        with transaction.atomic():
+            _, resume_after = attach_waiting_plays(track=track, limit=INLINE_ATTACH_LIMIT)
+    except IntegrityError:
+        # A play stored concurrently got in the way; the task retries from the start.
+        logger.warning("attaching waiting plays deferred", extra={"track_id": track.id})
+        resume_after = 0
+    if resume_after is not None:
+        track_id = track.id
+        transaction.on_commit(lambda: attach_waiting_plays_to_track.delay(track_id, resume_after))
+
+
+def attach_all_waiting_plays(*, track: Track, after_id: int = 0) -> MatchSummary:
+    total = MatchSummary()
+    resume_after: int | None = after_id
+    while resume_after is not None:
+        summary, resume_after = attach_waiting_plays(track=track, after_id=resume_after)
+        total.add(summary)
+    return total
+
+
+def match_unmatched_plays(
+    *, batch_size: int = MATCH_BATCH_SIZE, on_progress: Callable[[int], None] | None = None
+) -> MatchSummary:
+    """Try every unmatched play against the catalogue again, one locked batch at a time."""
+    total = MatchSummary()
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            plays = list(
+                Play.objects.filter(track__isnull=True, id__gt=last_id)
+                .order_by("id")
+                .select_for_update()[:batch_size]
+            )
+            if not plays:
+                return total
+            total.add(match_waiting_plays(plays=plays))
+        last_id = plays[-1].id
+        if on_progress is not None:
+            on_progress(len(plays))
+
+
+# --- Imports ---------------------------------------------------------------------------------
+
+
+class ImportTooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        super().__init__(f"the file is {size} bytes; the limit for an import is {self.limit} bytes")
+
+
+def create_import_job(*, listener: User, upload: File, format: str | None = None) -> ImportJob:
+    """Store an uploaded export and queue its import once the caller commits.
+
+    ``format`` None means: tell from the file's first bytes.
+    """
+    if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+        raise ImportTooLarge(upload.size)
+    if upload.size == 0:
+        raise ValidationError({"file": ["the file is empty (0 bytes)"]})
+    if format is None:
+        upload.seek(0)
+        format = detect_format(upload.read(FORMAT_SNIFF_BYTES))
+        upload.seek(0)
+        if format is None:
+            raise ValidationError(
+                {
+                    "format": [
+                        "could not tell the format from the file; send format=spotify for a "
+                        "Spotify streaming-history JSON file or format=listenbrainz for a "
+                        "ListenBrainz export (JSON lines)"
+                    ]
+                }
+            )
+    if format not in ImportFormat.values:
+        raise ValidationError({"format": [f"{format!r} is not one of {ImportFormat.values}"]})
+
+    name = PurePosixPath(upload.name or "upload.json").name
+    with transaction.atomic():
+        job = ImportJob(listener=listener, format=format, original_name=name[:255])
+        job.file.save(name, upload, save=False)
+        job.save()
+        job_id = job.id
+        transaction.on_commit(lambda: _queue_import(job_id))
+    return job
+
+
+def _queue_import(job_id: int) -> None:
+    from listening.tasks import run_import_job
+
+    run_import_job.delay(job_id)
+
+
+def run_import(*, job: ImportJob) -> ImportJob:
+    """Import a queued job's file: read and check all of it, then store it in one transaction.
+
+    A malformed file fails the job with the reason and stores nothing. Progress (entries read
+    and checked) is saved as it goes, outside the storing transaction, so a client polling the
+    job sees it move. Running a job again is harmless: a finished job is left alone, and one
+    whose worker died mid-way had nothing committed.
+    """
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+            return job
+        job.status = ImportStatus.RUNNING
+        job.started_at = timezone.now()
+        job.processed = 0
+        job.failure_reason = ""
+        job.save(update_fields=["status", "started_at", "processed", "failure_reason"])
+
+    with job.file.open("rb") as stored:
+        data = stored.read()
+
+    def save_progress(processed: int, total: int) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(processed=processed, total=total)
+
+    try:
+        parsed = parse_import(data=data, format=job.format, on_progress=save_progress)
+    except ImportFileError as error:
+        return mark_import_failed(job=job, reason=str(error))
+
+    candidates = [
+        PlayCandidate(
+            index=play.position,
+            played_at=play.played_at,
+            metadata=play.metadata,
+            ms_played=play.ms_played,
+            client=play.client,
+        )
+        for play in parsed.plays
+    ]
+    counts = {status: 0 for status in PlayStatus}
+    unmatched = 0
+    with transaction.atomic():
+        for start in range(0, len(candidates), settings.MAX_PLAYS_PER_BATCH):
+            batch = candidates[start : start + settings.MAX_PLAYS_PER_BATCH]
+            for outcome in record_plays(listener=job.listener, candidates=batch, announce=False):
+                counts[outcome.status] += 1
+                if outcome.status is PlayStatus.ACCEPTED and not outcome.matched:
+                    unmatched += 1
+        job.status = ImportStatus.DONE
+        job.processed = parsed.total
+        job.total = parsed.total
+        job.summary = {
+            "accepted": counts[PlayStatus.ACCEPTED],
+            "duplicate": counts[PlayStatus.DUPLICATE],
+            "unmatched": unmatched,
+            "skipped": parsed.skipped,
+            "rejected": parsed.rejected + counts[PlayStatus.REJECTED],
+        }
+        job.finished_at = timezone.now()
+        job.save()
+        if counts[PlayStatus.ACCEPTED]:
+            announce_plays_recorded(listener_id=job.listener_id, count=counts[PlayStatus.ACCEPTED])
+    return job
+
+
+def mark_import_failed(*, job: ImportJob, reason: str) -> ImportJob:
+    job.status = ImportStatus.FAILED
+    job.failure_reason = reason
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "failure_reason", "finished_at"])
+    return job

@@ -168,3 +168,59 @@ def test_the_client_defaults_to_the_user_agent(listener_client, tracks):
     item = batch_of(tracks, 1)[0]
     listener_client.post(URL, {"plays": [item]}, format="json", HTTP_USER_AGENT="Player/2.1")
     assert Play.objects.get().client == "Player/2.1"
+
+
+def test_a_play_can_describe_its_track_and_is_kept_unmatched(listener_client, listener, tracks):
+    played_at = iso(timezone.now() - dt.timedelta(minutes=10))
+    described = {
+        "track_name": "Not Yet In The Catalogue",
+        "artist_name": "Some Band",
+        "release_name": "Some Album",
+        "recording_mbid": "e225fb84-dc9a-419e-adcd-9890f59ec432",
+        "played_at": played_at,
+    }
+    known = {
+        "track_name": tracks[3].title,
+        "artist_name": tracks[3].artist,
+        "release_name": tracks[3].album,
+        "played_at": played_at,
+    }
+    body = listener_client.post(URL, {"plays": [described, known]}, format="json").json()
+    assert (body["accepted"], body["unmatched"]) == (2, 1)
+    assert [r["matched"] for r in body["results"]] == [False, True]
+
+    listed = listener_client.get(URL).json()["results"]
+    by_id = {item["id"]: item for item in listed}
+    unmatched = by_id[body["results"][0]["play_id"]]
+    assert unmatched["track"] is None and unmatched["matched"] is False
+    assert (unmatched["title"], unmatched["artist"], unmatched["album"]) == (
+        "Not Yet In The Catalogue",
+        "Some Band",
+        "Some Album",
+    )
+    matched = by_id[body["results"][1]["play_id"]]
+    assert matched["matched"] is True and matched["track"] == tracks[3].id
+    assert matched["title"] == tracks[3].title
+
+
+def test_a_play_needs_a_track_id_or_a_title_and_artist(listener_client, listener):
+    played_at = iso(timezone.now() - dt.timedelta(minutes=10))
+    body = listener_client.post(
+        URL, {"plays": [{"track_name": "Only A Title", "played_at": played_at}]}, format="json"
+    ).json()
+    assert body["rejected"] == 1
+    assert "artist_name" in body["results"][0]["reason"]["non_field_errors"][0]
+    assert not Play.objects.exists()
+
+
+def test_a_described_play_is_deduplicated_on_resubmission(listener_client, listener):
+    item = {
+        "track_name": "Song",
+        "artist_name": "Band",
+        "played_at": iso(timezone.now() - dt.timedelta(minutes=10)),
+    }
+    first = listener_client.post(URL, {"plays": [item]}, format="json").json()
+    second = listener_client.post(URL, {"plays": [item]}, format="json").json()
+    assert (first["accepted"], second["duplicate"]) == (1, 1)
+    assert second["results"][0]["play_id"] == first["results"][0]["play_id"]
+    assert Play.objects.filter(listener=listener).count() == 1

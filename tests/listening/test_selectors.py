@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from listening.selectors import most_played_tracks
 from tests.factories import PlayFactory, TrackFactory
+from tests.listening.conftest import described_play, record
 
 
 def test_most_played_tracks_counts_within_the_window_and_breaks_ties_by_recency(listener):
@@ -28,3 +29,19 @@ def test_most_played_tracks_counts_within_the_window_and_breaks_ties_by_recency(
         (older_tie.id, 2),
     ]
     assert len(most_played_tracks(listener=listener, since=week_ago, until=now, limit=1)) == 1
+
+
+def test_most_played_tracks_ignores_unmatched_plays(listener):
+    now = timezone.now()
+    track = TrackFactory()
+    PlayFactory(listener=listener, track=track, played_at=now - dt.timedelta(hours=1))
+    record(
+        listener,
+        *[described_play(i, title="Not In Catalogue", artist="Band") for i in range(3)],
+    )
+
+    top = most_played_tracks(
+        listener=listener, since=now - dt.timedelta(days=7), until=now, limit=10
+    )
+
+    assert [(entry.track_id, entry.plays) for entry in top] == [(track.id, 1)]

@@ -1,0 +1,70 @@
+"""Celery tasks of the listening app. Each one fetches its object and calls a service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import IntegrityError, InterfaceError, OperationalError
+
+from catalogue.models import Track
+from listening.models import ImportJob
+from listening.services import attach_all_waiting_plays, mark_import_failed, run_import
+
+logger = logging.getLogger(__name__)
+
+# Storage and database outages pass; a malformed file does not, and is never retried.
+TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError)
+
+
+@shared_task(
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def run_import_job(job_id: int) -> None:
+    try:
+        job = ImportJob.objects.get(pk=job_id)
+    except ImportJob.DoesNotExist:
+        logger.info("import job deleted before it ran", extra={"job_id": job_id})
+        return
+    try:
+        run_import(job=job)
+    except SoftTimeLimitExceeded:
+        mark_import_failed(
+            job=job,
+            reason=(
+                f"the import took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was "
+                "stopped; nothing was stored. Split the file into smaller ones."
+            ),
+        )
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        mark_import_failed(
+            job=job,
+            reason=(
+                "the import stopped on an unexpected error and nothing was stored; try again, "
+                "and report it if it happens again"
+            ),
+        )
+        raise
+
+
+@shared_task(
+    autoretry_for=(*TRANSIENT_ERRORS, IntegrityError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def attach_waiting_plays_to_track(track_id: int, after_id: int = 0) -> None:
+    try:
+        track = Track.objects.get(pk=track_id)
+    except Track.DoesNotExist:
+        return
+    attach_all_waiting_plays(track=track, after_id=after_id)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from listening.models import ImportJob
+from tests.factories import PlayFactory
+from tests.listening.conftest import described_play, record
+
+
+def test_the_play_admin_shows_and_filters_unmatched_plays(admin_client, listener):
+    matched = PlayFactory(listener=listener)
+    [unmatched] = record(listener, described_play(title="Lost Song", artist="Lost Band"))
+
+    only_unmatched = admin_client.get("/admin/listening/play/", {"matched": "no"})
+    assert only_unmatched.status_code == 200
+    assert b"Lost Band \xe2\x80\x93 Lost Song" in only_unmatched.content
+    assert matched.track.title.encode() not in only_unmatched.content
+
+    only_matched = admin_client.get("/admin/listening/play/", {"matched": "yes"})
+    assert b"Lost Song" not in only_matched.content
+
+    change = admin_client.get(f"/admin/listening/play/{unmatched.play_id}/change/")
+    assert change.status_code == 200 and b"Lost Song" in change.content
+
+
+def test_the_import_job_admin_lists_jobs(admin_client, listener):
+    ImportJob.objects.create(listener=listener, format="spotify", file="imports/x.json")
+    response = admin_client.get("/admin/listening/importjob/")
+    assert response.status_code == 200 and b"spotify" in response.content.lower()
