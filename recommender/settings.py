@@ -181,6 +181,10 @@ STORAGES = {
 # stream to temporary files and have their own limit (AUDIO_MAX_UPLOAD_BYTES).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_number("MAX_REQUEST_BODY_BYTES", 2_621_440)
 AUDIO_MAX_UPLOAD_BYTES = env_number("AUDIO_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+# Listening-history exports (POST /api/v1/imports/) are read whole by the import task. Being
+# multipart uploads, they must also fit under AUDIO_MAX_UPLOAD_BYTES, which the body-size guard
+# applies to every upload.
+IMPORT_MAX_UPLOAD_BYTES = env_number("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 
 # --- Cache (throttling counters); Redis when configured so limits hold across processes -----
 
@@ -263,6 +267,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "emotion.tasks.requeue_stalled_analyses",
         "schedule": timedelta(minutes=env_number("ANALYSIS_SWEEP_MINUTES", 10)),
     },
+    "infer-active-listener-moods": {
+        "task": "recommender.tasks.infer_active_listener_moods",
+        "schedule": timedelta(minutes=env_number("MOOD_BATCH_REFRESH_MINUTES", 15)),
+    },
     "retrain-mood-model": {
         "task": "emotion.tasks.retrain_mood_model_on_schedule",
         # Five crontab fields: minute hour day-of-month month day-of-week (Mondays 04:00).
@@ -292,6 +300,34 @@ MOOD_MODEL_HOLDOUT_FRACTION = env_number("MOOD_MODEL_HOLDOUT_FRACTION", 0.2)
 # A new model is promoted only when its held-out macro-F1 beats the active one by more.
 MOOD_MODEL_MIN_IMPROVEMENT = env_number("MOOD_MODEL_MIN_IMPROVEMENT", 0.0)
 MOOD_TAGGING_BATCH_SIZE = env_number("MOOD_TAGGING_BATCH_SIZE", 256)
+
+# --- Listener mood and recommendations --------------------------------------------------------
+
+MOOD_TOP_K = env_number("MOOD_TOP_K", 10)
+MOOD_WINDOW_DAYS = env_number("MOOD_WINDOW_DAYS", 7)
+# After a burst of plays, one inference runs this long after the first of them.
+MOOD_REFRESH_DEBOUNCE_SECONDS = env_number("MOOD_REFRESH_DEBOUNCE_SECONDS", 60)
+# Older snapshots are still served, but a refresh is queued.
+MOOD_SNAPSHOT_MAX_AGE_MINUTES = env_number("MOOD_SNAPSHOT_MAX_AGE_MINUTES", 60)
+# The periodic batch re-infers listeners whose plays arrived within this many minutes.
+MOOD_BATCH_REFRESH_MINUTES = env_number("MOOD_BATCH_REFRESH_MINUTES", 15)
+# No usable plays in the window: "last_known" mood, else "spread" over all emotions. A mood
+# the listener declared always comes first.
+MOOD_COLD_START = env_str("MOOD_COLD_START", "last_known")
+# "bandit" (Thompson sampling over emotions) or "seed" (seed 002's plain rule).
+RECOMMENDATION_POLICY = env_str("RECOMMENDATION_POLICY", "bandit")
+RECOMMENDATION_PRIOR_STRENGTH = env_number("RECOMMENDATION_PRIOR_STRENGTH", 4.0)
+RECOMMENDATION_RECENT_PLAY_DAYS = env_number("RECOMMENDATION_RECENT_PLAY_DAYS", 7)
+RECOMMENDATION_POPULARITY_DAYS = env_number("RECOMMENDATION_POPULARITY_DAYS", 30)
+RECOMMENDATION_POPULARITY_WEIGHT = env_number("RECOMMENDATION_POPULARITY_WEIGHT", 0.1)
+RECOMMENDATION_ARTIST_REPEAT_PENALTY = env_number("RECOMMENDATION_ARTIST_REPEAT_PENALTY", 0.15)
+RECOMMENDATION_MAX_LIMIT = env_number("RECOMMENDATION_MAX_LIMIT", 50)
+for _name, _value, _allowed in (
+    ("MOOD_COLD_START", MOOD_COLD_START, {"last_known", "spread"}),
+    ("RECOMMENDATION_POLICY", RECOMMENDATION_POLICY, {"bandit", "seed"}),
+):
+    if _value not in _allowed:
+        raise ImproperlyConfigured(f"{_name}={_value!r}; choose one of {sorted(_allowed)}")
 
 # --- Logging: one JSON object per line in production, readable lines in development ---------
 

@@ -10,12 +10,14 @@ api_v1 = [
     path("", include("catalogue.urls")),
     path("", include("listening.urls")),
     path("", include("emotion.urls")),
+    path("", include("recommender.api_urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
+    path("1/", include("listening.listenbrainz_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from recommender.apis import MyMoodApi, RecommendationFeedbackApi, RecommendationListApi
+
+# The paths have no trailing slash while the rest of the API has one: both spellings
+# are served, so neither kind of client meets a redirect that drops its POST body.
+urlpatterns = [
+    path("recommendations/", RecommendationListApi.as_view(), name="recommendations"),
+    path(
+        "recommendations/<int:recommendation_id>/feedback",
+        RecommendationFeedbackApi.as_view(),
+        name="recommendation-feedback",
+    ),
+    path("recommendations/<int:recommendation_id>/feedback/", RecommendationFeedbackApi.as_view()),
+    path("me/mood", MyMoodApi.as_view(), name="my-mood"),
+    path("me/mood/", MyMoodApi.as_view()),
+]

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.pagination import StandardPagination
+from emotion.selectors import active_model_version
+from recommender.models import Feedback
+from recommender.selectors import latest_snapshot, listener_recommendation, snapshot_history
+from recommender.services import (
+    FeedbackConflict,
+    RecommendationUnavailable,
+    current_mood,
+    declare_mood,
+    recommend_tracks,
+    record_feedback,
+)
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class MoodSnapshotOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    basis = serializers.CharField(help_text="inferred, declared, last_known or spread")
+    basis_description = serializers.CharField(source="get_basis_display")
+    label = serializers.CharField(help_text="empty for an even spread")
+    confidence = serializers.FloatField(allow_null=True)
+    probabilities = serializers.DictField(child=serializers.FloatField())
+    model_version = serializers.IntegerField(source="model_version_id", allow_null=True)
+    window_start = serializers.DateTimeField(allow_null=True)
+    window_end = serializers.DateTimeField(allow_null=True)
+    tracks = serializers.ListField(
+        child=serializers.DictField(), help_text="the top tracks used, with plays and weights"
+    )
+    skipped = serializers.ListField(
+        child=serializers.DictField(), help_text="top tracks left out, with the reason"
+    )
+
+
+class RecommendationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    rank = serializers.IntegerField()
+    track = serializers.SerializerMethodField()
+    emotion = serializers.CharField(source="target_label")
+    emotion_probability = serializers.FloatField(source="track_probability")
+    score = serializers.FloatField()
+    explanation = serializers.DictField()
+    feedback = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+    def get_track(self, recommendation) -> dict:
+        track = recommendation.track
+        return {"id": track.pk, "title": track.title, "artist": track.artist, "album": track.album}
+
+
+class RecommendationListApi(APIView):
+    """Tracks matching the listener's current mood, each with a recommendation id and why.
+
+    Every track served is recorded, so no song (in any release) is ever served twice to the
+    same listener; songs they played recently are left out too.
+    """
+
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(
+            min_value=1, max_value=settings.RECOMMENDATION_MAX_LIMIT, default=10
+        )
+        emotion = serializers.CharField(
+            required=False, help_text="recommend this emotion instead of the inferred one"
+        )
+        exclude_artist = serializers.ListField(
+            child=serializers.CharField(max_length=500),
+            required=False,
+            max_length=100,
+            help_text="repeat the parameter to exclude several artists",
+        )
+
+        def validate_emotion(self, emotion: str) -> str:
+            version = active_model_version()
+            if version is not None and emotion not in version.labels:
+                raise serializers.ValidationError(
+                    f"unknown emotion {emotion!r}; choose one of {', '.join(version.labels)}"
+                )
+            return emotion
+
+    class OutputSerializer(serializers.Serializer):
+        policy = serializers.CharField()
+        target_emotion = serializers.DictField()
+        mood = MoodSnapshotOutputSerializer(source="snapshot")
+        model_version = serializers.IntegerField(source="version.pk")
+        results = RecommendationOutputSerializer(source="recommendations", many=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        query = {
+            **request.query_params.dict(),
+            "exclude_artist": request.query_params.getlist("exclude_artist"),
+        }
+        filters = self.FilterSerializer(data=query)
+        filters.is_valid(raise_exception=True)
+        try:
+            page = recommend_tracks(
+                listener=request.user,
+                limit=filters.validated_data["limit"],
+                emotion=filters.validated_data.get("emotion"),
+                exclude_artists=filters.validated_data.get("exclude_artist", []),
+            )
+        except RecommendationUnavailable as error:
+            raise ServiceUnavailable(str(error)) from error
+        target = page.target_label
+        output = self.OutputSerializer(
+            {
+                "policy": page.policy,
+                "target_emotion": {
+                    "label": target,
+                    "display_name": page.version.display_names.get(target, target),
+                    "confidence": page.snapshot.probabilities.get(target),
+                },
+                "snapshot": page.snapshot,
+                "version": page.version,
+                "recommendations": page.recommendations,
+            }
+        )
+        return Response(output.data)
+
+
+class RecommendationFeedbackApi(APIView):
+    """Accept or reject a recommendation. Repeating an answer is harmless; changing it is 409."""
+
+    class InputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(choices=Feedback.values)
+
+    class OutputSerializer(serializers.Serializer):
+        recommendation = RecommendationOutputSerializer()
+        changed = serializers.BooleanField(help_text="false when the answer was already stored")
+        next_emotion = serializers.CharField(
+            allow_null=True, help_text="after a reject: the emotion the loop moves to"
+        )
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request, recommendation_id: int) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        recommendation = listener_recommendation(
+            listener=request.user, recommendation_id=recommendation_id
+        )
+        if recommendation is None:
+            raise exceptions.NotFound(f"you have no recommendation {recommendation_id}")
+        try:
+            outcome = record_feedback(
+                recommendation=recommendation, action=payload.validated_data["action"]
+            )
+        except FeedbackConflict as error:
+            raise Conflict(str(error)) from error
+        return Response(
+            self.OutputSerializer(
+                {
+                    "recommendation": outcome.recommendation,
+                    "changed": outcome.changed,
+                    "next_emotion": outcome.next_target,
+                }
+            ).data
+        )
+
+
+class MyMoodApi(APIView):
+    """The listener's current mood and its history, newest first (paginated)."""
+
+    class DeclareInputSerializer(serializers.Serializer):
+        label = serializers.CharField(max_length=64)
+
+    @extend_schema(responses=MoodSnapshotOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        try:
+            current = current_mood(listener=request.user)
+        except RecommendationUnavailable:
+            current = latest_snapshot(listener=request.user)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(snapshot_history(listener=request.user), request, self)
+        response = paginator.get_paginated_response(
+            MoodSnapshotOutputSerializer(page, many=True).data
+        )
+        response.data = {
+            "current": MoodSnapshotOutputSerializer(current).data if current else None,
+            **response.data,
+        }
+        return response
+
+    @extend_schema(
+        request=DeclareInputSerializer,
+        description="Declare a mood; it is used whenever recent plays say nothing.",
+    )
+    def put(self, request: Request) -> Response:
+        payload = self.DeclareInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            state = declare_mood(listener=request.user, label=payload.validated_data["label"])
+        except ValueError as error:
+            raise exceptions.ValidationError({"label": [str(error)]}) from error
+        return Response({"declared_label": state.declared_label, "declared_at": state.declared_at})

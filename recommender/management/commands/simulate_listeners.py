@@ -1,0 +1,144 @@
+"""Score the recommendation loop against simulated listeners whose true mood is known.
+
+python manage.py simulate_listeners --dataset PATH [--model FILE] --listeners N --weeks W
+                                    [--seed S] [--json OUT]
+
+Without ``--model`` the artists of the dataset are split in two by a stable hash: a model is
+trained on one half and the other half becomes the catalogue, so no track the listeners meet
+was seen in training. With ``--model`` the whole dataset is the catalogue; the figures are
+only honest if that model never trained on it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from emotion.features import FEATURE_SET_VERSION
+from emotion.management.commands._mood_model_options import add_dataset_arguments, load_dataset
+from emotion.ml import PRESETS, ArtifactError, load_artifact, train_mood_model
+from emotion.ml.evaluation import stable_artist_holdout
+from recommender.simulation import SimulationConfig, run_simulation
+
+
+class Command(BaseCommand):
+    help = (
+        "Simulate listeners with known moods through the API; score mood inference and "
+        "recommendations per policy."
+    )
+
+    def add_arguments(self, parser) -> None:
+        add_dataset_arguments(parser)
+        parser.add_argument("--model", type=Path, default=None, metavar="FILE")
+        parser.add_argument("--listeners", type=int, required=True)
+        parser.add_argument("--weeks", type=int, required=True)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--json", type=Path, default=None, metavar="OUT")
+        parser.add_argument(
+            "--preset",
+            choices=sorted(PRESETS),
+            default="default",
+            help="training preset when no --model is given",
+        )
+        parser.add_argument(
+            "--noise",
+            type=float,
+            default=0.2,
+            help="share of plays that ignore the listener's mood",
+        )
+
+    def handle(
+        self,
+        *args,
+        dataset,
+        label_column,
+        model,
+        listeners,
+        weeks,
+        seed,
+        json,
+        preset,
+        noise,
+        **options,
+    ) -> None:
+        if listeners < 1 or weeks < 1:
+            raise CommandError("--listeners and --weeks must be at least 1")
+        started = time.perf_counter()
+        data = load_dataset(dataset=dataset, label_column=label_column, stderr=self.stderr)
+        if model is not None:
+            try:
+                trained = load_artifact(model, expected_feature_set_version=FEATURE_SET_VERSION)
+            except ArtifactError as error:
+                raise CommandError(str(error)) from error
+            catalogue = data
+            self.stderr.write(
+                "the whole dataset is the catalogue: the figures are honest only if "
+                f"{model} never trained on {dataset}"
+            )
+        else:
+            train, held_out = stable_artist_holdout(data.artists, fraction=0.5)
+            self.stdout.write(
+                f"training a {preset!r} model on {len(train)} clips; the other "
+                f"{len(held_out)} clips (other artists) are the catalogue"
+            )
+            training = data.subset(train.tolist())
+            trained = train_mood_model(
+                training.sequences,
+                training.labels,
+                training.artists,
+                preset=preset,
+                seed=seed,
+                sample_weights=training.confidences,
+                feature_set_version=FEATURE_SET_VERSION,
+                segment_seconds=data.segment_seconds,
+            )
+            catalogue = data.subset(held_out.tolist())
+
+        config = SimulationConfig(listeners=listeners, weeks=weeks, seed=seed, noise=noise)
+        policies = 4
+        bar = tqdm(total=policies * 7 * weeks, desc="simulated days", unit="day")
+        results = run_simulation(
+            catalogue=catalogue,
+            model=trained,
+            config=config,
+            progress=lambda message: (bar.set_postfix_str(message), bar.update(1)),
+        )
+        bar.close()
+        report = {
+            "dataset": str(dataset),
+            "catalogue_tracks": len(catalogue),
+            "listeners": listeners,
+            "weeks": weeks,
+            "seed": seed,
+            "noise": noise,
+            "model": str(model) if model else f"trained here ({preset}) on the other artists",
+            "seconds": round(time.perf_counter() - started, 1),
+            "policies": results,
+        }
+        self._print_table(results)
+        if json is not None:
+            json.parent.mkdir(parents=True, exist_ok=True)
+            json.write_text(_dumps(report))
+            self.stdout.write(f"wrote {json}")
+
+    def _print_table(self, results: dict) -> None:
+        self.stdout.write(f"{'policy':<12}{'mood acc.':>10}{'P@10':>8}{'accept':>8}  by week")
+        for policy, scores in results.items():
+            weekly = " ".join(_fmt(v) for v in scores["acceptance_rate_by_week"])
+            self.stdout.write(
+                f"{policy:<12}{_fmt(scores['mood_accuracy']):>10}"
+                f"{_fmt(scores['precision_at_10']):>8}"
+                f"{_fmt(scores['acceptance_rate']):>8}  {weekly}"
+            )
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _dumps(report: dict) -> str:
+    return json.dumps(report, indent=2) + "\n"

@@ -1,0 +1,130 @@
+"""The recommendation domain: listeners' inferred moods, what we recommended, their answers."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from catalogue.models import Track
+from emotion.models import MoodModelVersion
+
+
+class MoodBasis(models.TextChoices):
+    INFERRED = "inferred", "inferred from the past week's top tracks"
+    DECLARED = "declared", "declared by the listener"
+    LAST_KNOWN = "last_known", "no recent plays: the last inferred mood"
+    SPREAD = "spread", "no recent plays and no known mood: spread across emotions"
+
+
+class MoodSnapshot(models.Model):
+    """A listener's mood at one moment: a distribution over the active model's labels.
+
+    ``tracks`` lists what the inference used (track id, plays, weight); ``skipped`` the top
+    tracks it could not use and why (usually: audio not analysed yet).
+    """
+
+    listener = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mood_snapshots"
+    )
+    created_at = models.DateTimeField()
+    basis = models.CharField(max_length=16, choices=MoodBasis.choices)
+    label = models.CharField(max_length=64, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    probabilities = models.JSONField(default=dict)
+    model_version = models.ForeignKey(
+        MoodModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    tracks = models.JSONField(default=list, blank=True)
+    skipped = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["listener", "-created_at"], name="snapshot_listener_time")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.listener_id} felt {self.label or 'unknown'} at {self.created_at:%Y-%m-%d %H:%M}"
+        )
+
+
+class ListenerMoodState(models.Model):
+    """What the loop currently aims at for one listener, and what it has learnt from feedback.
+
+    ``rejected_labels`` are the emotions rejected since the last accept (the seed rule moves
+    to the next most likely one). ``label_feedback`` counts accepts and rejects per emotion:
+    the evidence the Thompson-sampling policy adds to the model's prior.
+    """
+
+    listener = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="mood_state",
+    )
+    declared_label = models.CharField(max_length=64, blank=True)
+    declared_at = models.DateTimeField(null=True, blank=True)
+    confirmed_label = models.CharField(
+        max_length=64, blank=True, help_text="The emotion the listener last accepted."
+    )
+    rejected_labels = models.JSONField(default=list, blank=True)
+    label_feedback = models.JSONField(
+        default=dict, blank=True, help_text='{"Q1": {"accept": 3, "reject": 1}, ...}'
+    )
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"mood state of {self.listener_id}"
+
+
+class Feedback(models.TextChoices):
+    ACCEPT = "accept", "accept"
+    REJECT = "reject", "reject"
+
+
+class Recommendation(models.Model):
+    """One track recommended to one listener, why, and their answer.
+
+    Unique per (listener, song key): a song, in any of its releases, is recommended to a
+    listener at most once, and the database enforces it even under concurrent requests.
+    """
+
+    listener = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recommendations"
+    )
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="recommendations")
+    song_key = models.CharField(max_length=1600)
+    batch = models.UUIDField(help_text="The request that served it.")
+    rank = models.PositiveSmallIntegerField()
+    policy = models.CharField(max_length=16)
+    target_label = models.CharField(max_length=64)
+    target_confidence = models.FloatField(null=True, blank=True)
+    track_probability = models.FloatField()
+    score = models.FloatField()
+    snapshot = models.ForeignKey(
+        MoodSnapshot, null=True, on_delete=models.SET_NULL, related_name="recommendations"
+    )
+    model_version = models.ForeignKey(
+        MoodModelVersion, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    explanation = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    feedback = models.CharField(max_length=8, choices=Feedback.choices, blank=True)
+    feedback_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["listener", "song_key"], name="recommend_song_once_per_listener"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["listener", "-created_at"], name="recommendation_listener"),
+            models.Index(fields=["feedback", "created_at"], name="recommendation_feedback"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.track} for {self.listener_id} ({self.target_label})"

@@ -1,0 +1,64 @@
+"""How the loop picks the emotion to recommend next. Pure functions, no Django.
+
+Two policies, switchable with ``RECOMMENDATION_POLICY``:
+
+``seed``
+    Seed 002 §3.4 as written: recommend the most likely emotion of the listener's current
+    mood; after a reject, re-analyse and take the next most likely emotion not rejected since
+    the last accept; an accept confirms the emotion, which is kept while the mood allows.
+
+``bandit``
+    Thompson sampling with one Beta arm per emotion. The model's mood distribution is the
+    prior (``p`` becomes ``Beta(1 + s·p, 1 + s·(1 − p))`` with prior strength ``s``); every
+    accept of an emotion adds a success, every reject a failure. Each request draws one
+    sample per arm and serves the best, so an emotion this listener keeps rejecting fades
+    even if the model insists on it, and one they keep accepting wins even when the model is
+    lukewarm; the occasional exploratory draw keeps learning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+import numpy as np
+
+SEED_RULE = "seed"
+THOMPSON_SAMPLING = "bandit"
+POLICIES = (SEED_RULE, THOMPSON_SAMPLING)
+
+
+def seed_rule_target(
+    probabilities: Mapping[str, float],
+    *,
+    rejected: Collection[str],
+    confirmed: str = "",
+) -> str:
+    """The confirmed emotion if it is still plausible, else the most likely one not rejected.
+
+    When every emotion has been rejected the round starts over with the most likely one.
+    """
+    ranked = sorted(probabilities, key=lambda label: (-probabilities[label], label))
+    if confirmed in probabilities and confirmed not in rejected:
+        return confirmed
+    for label in ranked:
+        if label not in rejected:
+            return label
+    return ranked[0]
+
+
+def thompson_target(
+    probabilities: Mapping[str, float],
+    *,
+    feedback: Mapping[str, Mapping[str, int]],
+    prior_strength: float,
+    rng: np.random.Generator,
+) -> str:
+    labels = sorted(probabilities)
+    draws = []
+    for label in labels:
+        prior = float(probabilities[label])
+        counts = feedback.get(label, {})
+        alpha = 1.0 + prior_strength * prior + counts.get("accept", 0)
+        beta = 1.0 + prior_strength * (1.0 - prior) + counts.get("reject", 0)
+        draws.append(rng.beta(alpha, beta))
+    return labels[int(np.argmax(draws))]

@@ -1,0 +1,129 @@
+"""Reads of the recommendation domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from emotion.models import MoodModelVersion, TrackEmotion
+from listening.models import Play
+from recommender.models import Feedback, MoodSnapshot, Recommendation
+from users.models import User
+
+
+def latest_snapshot(*, listener: User) -> MoodSnapshot | None:
+    return MoodSnapshot.objects.filter(listener=listener).select_related("model_version").first()
+
+
+def latest_inferred_snapshot(*, listener: User) -> MoodSnapshot | None:
+    return MoodSnapshot.objects.filter(listener=listener, basis="inferred").first()
+
+
+def snapshot_history(*, listener: User) -> QuerySet[MoodSnapshot]:
+    return MoodSnapshot.objects.filter(listener=listener).select_related("model_version")
+
+
+def listener_recommendation(*, listener: User, recommendation_id: int) -> Recommendation | None:
+    """The listener's own recommendation; another listener's is indistinguishable from none."""
+    return Recommendation.objects.filter(listener=listener, pk=recommendation_id).first()
+
+
+def listener_recommendations(*, listener: User) -> QuerySet[Recommendation]:
+    return Recommendation.objects.filter(listener=listener).select_related("track")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    track_id: int
+    song_key: str
+    artist: str
+    probability: float
+
+
+def recommendation_candidates(
+    *,
+    listener: User,
+    version: MoodModelVersion,
+    label: str,
+    played_since: dt.datetime,
+    exclude_artists: Sequence[str] = (),
+    limit: int,
+) -> list[Candidate]:
+    """Tracks tagged ``label`` by ``version``, most confident first, that may be recommended.
+
+    Excluded: any release of a song already recommended to (or rejected by) the listener, and
+    any release of a song they played since ``played_since``. Releases of one song share a
+    song key; only the most confident release of each key is kept.
+    """
+    recommended_keys = Recommendation.objects.filter(listener=listener).values("song_key")
+    recently_played_keys = Play.objects.filter(
+        listener=listener, played_at__gte=played_since, track__isnull=False
+    ).values("track__song_key")
+    rows = (
+        TrackEmotion.objects.filter(model_version=version, label=label)
+        .exclude(track__song_key__in=recommended_keys)
+        .exclude(track__song_key__in=recently_played_keys)
+    )
+    if exclude_artists:
+        artist_filter = Q()
+        for artist in exclude_artists:
+            artist_filter |= Q(track__artist__iexact=artist)
+        rows = rows.exclude(artist_filter)
+    # Over-fetch: song-key duplicates collapse below and the ranking re-orders by more than
+    # probability.
+    rows = rows.order_by("-confidence", "track_id").values_list(
+        "track_id", "track__song_key", "track__artist", "confidence"
+    )[: limit * 4]
+    candidates: dict[str, Candidate] = {}
+    for track_id, song_key, artist, confidence in rows:
+        if song_key not in candidates:
+            candidates[song_key] = Candidate(track_id, song_key, artist, confidence)
+    return list(candidates.values())
+
+
+def track_play_counts(*, track_ids: Iterable[int], since: dt.datetime) -> dict[int, int]:
+    rows = (
+        Play.objects.filter(track_id__in=list(track_ids), played_at__gte=since)
+        .values("track_id")
+        .annotate(plays=Count("id"))
+    )
+    return {row["track_id"]: row["plays"] for row in rows}
+
+
+@dataclass(frozen=True)
+class AcceptanceRate:
+    answered: int
+    accepted: int
+    unanswered: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.accepted / self.answered if self.answered else None
+
+
+def acceptance_rate(*, recommendations: QuerySet[Recommendation] | None = None) -> AcceptanceRate:
+    """Share of answered recommendations that were accepted (catalogue-wide by default)."""
+    rows = recommendations if recommendations is not None else Recommendation.objects.all()
+    counts = rows.aggregate(
+        accepted=Count("id", filter=Q(feedback=Feedback.ACCEPT)),
+        rejected=Count("id", filter=Q(feedback=Feedback.REJECT)),
+        unanswered=Count("id", filter=Q(feedback="")),
+    )
+    return AcceptanceRate(
+        answered=counts["accepted"] + counts["rejected"],
+        accepted=counts["accepted"],
+        unanswered=counts["unanswered"],
+    )
+
+
+def listeners_active_since(*, since: dt.datetime) -> QuerySet:
+    """Ids of listeners whose plays arrived since ``since`` (by arrival, not play time)."""
+    return (
+        Play.objects.filter(received_at__gte=since)
+        .values_list("listener_id", flat=True)
+        .distinct()
+        .order_by("listener_id")
+    )

@@ -1,0 +1,480 @@
+"""Writes of the recommendation domain: listener moods, recommendations and feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from emotion.ml import average_sequences, display_name
+from emotion.models import MoodModelVersion
+from emotion.selectors import active_model_version, feature_sequences, load_mood_model
+from listening.selectors import most_played_tracks
+from recommender.models import (
+    Feedback,
+    ListenerMoodState,
+    MoodBasis,
+    MoodSnapshot,
+    Recommendation,
+)
+from recommender.policies import SEED_RULE, seed_rule_target, thompson_target
+from recommender.ranking import rank_candidates
+from recommender.selectors import (
+    latest_inferred_snapshot,
+    latest_snapshot,
+    listeners_active_since,
+    recommendation_candidates,
+    track_play_counts,
+)
+from users.models import User
+
+logger = logging.getLogger(__name__)
+
+
+class RecommendationUnavailable(Exception):
+    """Recommendations cannot be served yet; the message says what is missing."""
+
+
+class FeedbackConflict(Exception):
+    """The recommendation already carries the other answer."""
+
+
+# --- Listener mood ---------------------------------------------------------------------------
+
+
+def infer_listener_moods(
+    *, listeners: Sequence[User], now: dt.datetime | None = None
+) -> list[MoodSnapshot]:
+    """Infer and store the current mood of many listeners with one pass through the model.
+
+    Per listener (seed 002 §3.2): the top-k tracks by plays in the trailing window (ties to the
+    latest play), those without current features skipped and reported, their LLD sequences
+    averaged weighted by play count (aligned from the start: step t averages the tracks that
+    last that long, see ``average_sequences``), and the average classified. A listener with
+    nothing usable gets the cold-start behaviour (``cold_start_snapshot``).
+    """
+    now = now or timezone.now()
+    window_start = now - dt.timedelta(days=settings.MOOD_WINDOW_DAYS)
+    version = active_model_version()
+    tops = {
+        listener.pk: most_played_tracks(
+            listener=listener, since=window_start, until=now, limit=settings.MOOD_TOP_K
+        )
+        for listener in listeners
+    }
+    sequences = feature_sequences(
+        track_ids={top.track_id for listener_tops in tops.values() for top in listener_tops}
+    )
+
+    inferable: list[tuple[User, list[dict], list[dict], np.ndarray]] = []
+    snapshots: list[MoodSnapshot] = []
+    for listener in listeners:
+        used = [
+            {"track_id": top.track_id, "plays": top.plays}
+            for top in tops[listener.pk]
+            if top.track_id in sequences
+        ]
+        skipped = [
+            {"track_id": top.track_id, "plays": top.plays, "reason": "audio not analysed yet"}
+            for top in tops[listener.pk]
+            if top.track_id not in sequences
+        ]
+        if version is None or not used:
+            snapshots.append(
+                cold_start_snapshot(listener=listener, now=now, version=version, skipped=skipped)
+            )
+            continue
+        total = sum(item["plays"] for item in used)
+        for item in used:
+            item["weight"] = round(item["plays"] / total, 6)
+        average = average_sequences(
+            [sequences[item["track_id"]] for item in used],
+            weights=[item["plays"] for item in used],
+        )
+        inferable.append((listener, used, skipped, average))
+
+    if inferable:
+        model = load_mood_model(version=version)
+        probabilities = model.predict_proba([average for *_, average in inferable])
+        for (listener, used, skipped, _), row in zip(inferable, probabilities, strict=True):
+            distribution = {label: float(p) for label, p in zip(model.labels, row, strict=True)}
+            best = max(distribution, key=distribution.get)
+            snapshots.append(
+                MoodSnapshot(
+                    listener=listener,
+                    created_at=now,
+                    basis=MoodBasis.INFERRED,
+                    label=best,
+                    confidence=distribution[best],
+                    probabilities=distribution,
+                    model_version=version,
+                    window_start=window_start,
+                    window_end=now,
+                    tracks=used,
+                    skipped=skipped,
+                )
+            )
+    with transaction.atomic():
+        MoodSnapshot.objects.bulk_create(snapshots)
+        for snapshot in snapshots:
+            _start_new_round_if_mood_changed(snapshot)
+    return snapshots
+
+
+def cold_start_snapshot(
+    *,
+    listener: User,
+    now: dt.datetime,
+    version: MoodModelVersion | None,
+    skipped: list[dict],
+) -> MoodSnapshot:
+    """The mood of a listener with no usable plays in the window (unsaved).
+
+    In order: the mood they declared (``PUT /api/v1/me/mood``); with ``MOOD_COLD_START`` =
+    ``last_known``, their last inferred mood; otherwise an even spread over the emotions, so
+    recommendations sample every emotion until feedback or plays say more.
+    """
+    state = ListenerMoodState.objects.filter(listener=listener).first()
+    labels = list(version.labels) if version else []
+    common = {"listener": listener, "created_at": now, "model_version": version, "skipped": skipped}
+    if state and state.declared_label and state.declared_label in labels:
+        distribution = {label: float(label == state.declared_label) for label in labels}
+        return MoodSnapshot(
+            **common,
+            basis=MoodBasis.DECLARED,
+            label=state.declared_label,
+            confidence=1.0,
+            probabilities=distribution,
+        )
+    previous = latest_inferred_snapshot(listener=listener)
+    if (
+        settings.MOOD_COLD_START == "last_known"
+        and previous is not None
+        and list(previous.probabilities) == labels
+    ):
+        return MoodSnapshot(
+            **common,
+            basis=MoodBasis.LAST_KNOWN,
+            label=previous.label,
+            confidence=previous.confidence,
+            probabilities=previous.probabilities,
+            tracks=previous.tracks,
+        )
+    return MoodSnapshot(
+        **common,
+        basis=MoodBasis.SPREAD,
+        label="",
+        confidence=None,
+        probabilities={label: 1.0 / len(labels) for label in labels},
+    )
+
+
+def current_mood(*, listener: User) -> MoodSnapshot:
+    """The listener's latest snapshot; inferred now if there is none yet.
+
+    A stale snapshot (older than ``MOOD_SNAPSHOT_MAX_AGE_MINUTES``, or made by another model
+    version than the active one) is still served, and a refresh is queued on the inference
+    queue, so a request never waits on the model for a listener who has a recent mood.
+    """
+    snapshot = latest_snapshot(listener=listener)
+    version = active_model_version()
+    if snapshot is None:
+        return infer_listener_moods(listeners=[listener])[0]
+    max_age = dt.timedelta(minutes=settings.MOOD_SNAPSHOT_MAX_AGE_MINUTES)
+    stale_version = version is not None and snapshot.model_version_id != version.pk
+    if stale_version and snapshot.basis != MoodBasis.INFERRED:
+        # A cold-start spread over another model's labels cannot steer this model's tags.
+        return infer_listener_moods(listeners=[listener])[0]
+    if stale_version or timezone.now() - snapshot.created_at > max_age:
+        request_mood_refresh(listener_id=listener.pk)
+    return snapshot
+
+
+def request_mood_refresh(*, listener_id: int) -> None:
+    """Queue one mood inference for the listener, however many plays arrive meanwhile.
+
+    The first request in a debounce window claims a cache key and queues a task delayed by
+    the window; later requests in that window find the key and add nothing. The task runs
+    after the burst of plays, so it sees all of them.
+    """
+    from recommender.tasks import infer_listener_mood
+
+    debounce = settings.MOOD_REFRESH_DEBOUNCE_SECONDS
+    if not cache.add(_refresh_key(listener_id), True, timeout=debounce + 60):
+        return
+    transaction.on_commit(
+        lambda: infer_listener_mood.apply_async((listener_id,), countdown=debounce)
+    )
+
+
+def refresh_listener_mood(*, listener: User) -> MoodSnapshot:
+    cache.delete(_refresh_key(listener.pk))
+    return infer_listener_moods(listeners=[listener])[0]
+
+
+def _refresh_key(listener_id: int) -> str:
+    return f"mood-refresh-queued:{listener_id}"
+
+
+def declare_mood(*, listener: User, label: str) -> ListenerMoodState:
+    """Record the mood a listener states; it is their mood whenever their plays say nothing."""
+    version = active_model_version()
+    if version is not None and label not in version.labels:
+        raise ValueError(f"unknown emotion {label!r}; choose one of {version.labels}")
+    state, _ = ListenerMoodState.objects.get_or_create(listener=listener)
+    state.declared_label = label
+    state.declared_at = timezone.now()
+    state.save(update_fields=["declared_label", "declared_at", "updated_at"])
+    return state
+
+
+def _start_new_round_if_mood_changed(snapshot: MoodSnapshot) -> None:
+    """A new most likely mood starts the seed rule afresh: old rejects and accepts are about
+    the previous mood. (The bandit's counts are kept: they describe the listener.)"""
+    if snapshot.basis != MoodBasis.INFERRED:
+        return
+    previous = (
+        MoodSnapshot.objects.filter(listener=snapshot.listener, basis=MoodBasis.INFERRED)
+        .exclude(pk=snapshot.pk)
+        .first()
+    )
+    if previous is not None and previous.label != snapshot.label:
+        ListenerMoodState.objects.filter(listener=snapshot.listener).update(
+            rejected_labels=[], confirmed_label=""
+        )
+
+
+# --- Recommendations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecommendationPage:
+    snapshot: MoodSnapshot
+    version: MoodModelVersion
+    policy: str
+    target_label: str
+    recommendations: list[Recommendation]
+
+
+def recommend_tracks(
+    *,
+    listener: User,
+    limit: int,
+    emotion: str | None = None,
+    exclude_artists: Sequence[str] = (),
+    rng: np.random.Generator | None = None,
+) -> RecommendationPage:
+    """Serve up to ``limit`` tracks of the target emotion and record them as recommended.
+
+    The target is ``emotion`` when given, else the policy's choice from the listener's mood.
+    Every served track is stored, which is what keeps it from ever being served again.
+    """
+    version = active_model_version()
+    if version is None:
+        raise RecommendationUnavailable(
+            "no mood model is active yet: train one (python manage.py train_mood_model, or a "
+            "training run in the admin) before asking for recommendations"
+        )
+    if emotion is not None and emotion not in version.labels:
+        raise ValueError(f"unknown emotion {emotion!r}; choose one of {version.labels}")
+    snapshot = current_mood(listener=listener)
+    state, _ = ListenerMoodState.objects.get_or_create(listener=listener)
+    policy = settings.RECOMMENDATION_POLICY
+    target = emotion or choose_target_emotion(
+        snapshot=snapshot, state=state, version=version, policy=policy, rng=rng
+    )
+
+    now = timezone.now()
+    candidates = recommendation_candidates(
+        listener=listener,
+        version=version,
+        label=target,
+        played_since=now - dt.timedelta(days=settings.RECOMMENDATION_RECENT_PLAY_DAYS),
+        exclude_artists=exclude_artists,
+        limit=limit,
+    )
+    popularity = track_play_counts(
+        track_ids=[c.track_id for c in candidates],
+        since=now - dt.timedelta(days=settings.RECOMMENDATION_POPULARITY_DAYS),
+    )
+    ranked = rank_candidates(
+        candidates,
+        popularity=popularity,
+        limit=limit,
+        popularity_weight=settings.RECOMMENDATION_POPULARITY_WEIGHT,
+        artist_repeat_penalty=settings.RECOMMENDATION_ARTIST_REPEAT_PENALTY,
+    )
+    target_confidence = snapshot.probabilities.get(target)
+    explanation = _explanation(
+        snapshot=snapshot, version=version, policy=policy, target=target, chosen=emotion
+    )
+    batch = uuid.uuid4()
+    Recommendation.objects.bulk_create(
+        [
+            Recommendation(
+                listener=listener,
+                track_id=item.candidate.track_id,
+                song_key=item.candidate.song_key,
+                batch=batch,
+                rank=rank,
+                policy="explicit" if emotion else policy,
+                target_label=target,
+                target_confidence=target_confidence,
+                track_probability=item.candidate.probability,
+                score=item.score,
+                snapshot=snapshot,
+                model_version=version,
+                explanation={**explanation, "ranking": item.reasons},
+                created_at=now,
+            )
+            for rank, item in enumerate(ranked, start=1)
+        ],
+        # A concurrent request may have served the same song a moment ago; it keeps it.
+        ignore_conflicts=True,
+    )
+    served = list(
+        Recommendation.objects.filter(listener=listener, batch=batch)
+        .select_related("track")
+        .order_by("rank")
+    )
+    return RecommendationPage(
+        snapshot=snapshot,
+        version=version,
+        policy="explicit" if emotion else policy,
+        target_label=target,
+        recommendations=served,
+    )
+
+
+def choose_target_emotion(
+    *,
+    snapshot: MoodSnapshot,
+    state: ListenerMoodState,
+    version: MoodModelVersion,
+    policy: str,
+    rng: np.random.Generator | None = None,
+) -> str:
+    probabilities = {label: snapshot.probabilities.get(label, 0.0) for label in version.labels}
+    if policy == SEED_RULE:
+        return seed_rule_target(
+            probabilities, rejected=state.rejected_labels, confirmed=state.confirmed_label
+        )
+    return thompson_target(
+        probabilities,
+        feedback=state.label_feedback,
+        prior_strength=settings.RECOMMENDATION_PRIOR_STRENGTH,
+        rng=rng or np.random.default_rng(),
+    )
+
+
+def _explanation(
+    *,
+    snapshot: MoodSnapshot,
+    version: MoodModelVersion,
+    policy: str,
+    target: str,
+    chosen: str | None,
+) -> dict:
+    confidence = snapshot.probabilities.get(target)
+    name = version.display_names.get(target) or display_name(target)
+    if chosen:
+        reason = f"you asked for {name} tracks"
+    elif snapshot.basis == MoodBasis.INFERRED:
+        mood_name = version.display_names.get(snapshot.label) or display_name(snapshot.label)
+        reason = (
+            f"your most played tracks of the past {settings.MOOD_WINDOW_DAYS} days sound "
+            f"{mood_name}; recommending {name} ({_percent(confidence)} likely)"
+        )
+    else:
+        reason = f"{snapshot.get_basis_display()}; recommending {name}"
+    return {
+        "reason": reason,
+        "target_emotion": {"label": target, "display_name": name, "confidence": confidence},
+        "mood_basis": snapshot.basis,
+        "mood_snapshot": snapshot.pk,
+        "top_tracks": snapshot.tracks,
+        "model_version": version.pk,
+        "policy": "explicit" if chosen else policy,
+    }
+
+
+def _percent(value: float | None) -> str:
+    return "?" if value is None or math.isnan(value) else f"{100 * value:.0f} %"
+
+
+# --- Feedback --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackOutcome:
+    recommendation: Recommendation
+    changed: bool
+    next_target: str | None
+
+
+def record_feedback(*, recommendation: Recommendation, action: str) -> FeedbackOutcome:
+    """Store an accept or reject and let the loop learn from it.
+
+    Idempotent: repeating the same answer changes nothing; the other answer is a conflict.
+    Accept confirms the emotion (the seed rule keeps it). Reject re-analyses the listener
+    and marks the emotion rejected, so the seed rule moves to the next most likely one; the
+    rejected song is never served again because every served song is.
+    """
+    with transaction.atomic():
+        locked = Recommendation.objects.select_for_update().get(pk=recommendation.pk)
+        if locked.feedback == action:
+            return FeedbackOutcome(recommendation=locked, changed=False, next_target=None)
+        if locked.feedback:
+            raise FeedbackConflict(
+                f"recommendation {locked.pk} was already answered {locked.feedback!r}; an "
+                f"answer cannot be changed"
+            )
+        locked.feedback = action
+        locked.feedback_at = timezone.now()
+        locked.save(update_fields=["feedback", "feedback_at"])
+        state, _ = ListenerMoodState.objects.select_for_update().get_or_create(
+            listener_id=locked.listener_id
+        )
+        counts = state.label_feedback.setdefault(locked.target_label, {"accept": 0, "reject": 0})
+        counts[action] = counts.get(action, 0) + 1
+        if action == Feedback.ACCEPT:
+            state.confirmed_label = locked.target_label
+            state.rejected_labels = []
+        else:
+            if locked.target_label not in state.rejected_labels:
+                state.rejected_labels = [*state.rejected_labels, locked.target_label]
+            if state.confirmed_label == locked.target_label:
+                state.confirmed_label = ""
+        state.save()
+
+    next_target = None
+    version = active_model_version()
+    if action == Feedback.REJECT and version is not None:
+        snapshot = refresh_listener_mood(listener=locked.listener)
+        state.refresh_from_db()
+        # Under the bandit this is one draw; the next request draws again.
+        next_target = choose_target_emotion(
+            snapshot=snapshot, state=state, version=version, policy=settings.RECOMMENDATION_POLICY
+        )
+    return FeedbackOutcome(recommendation=locked, changed=True, next_target=next_target)
+
+
+def refresh_recently_active_moods(*, active_since: dt.datetime, batch_size: int = 256) -> int:
+    """Re-infer the mood of every listener who sent plays since ``active_since``.
+
+    Listeners go through the model ``batch_size`` at a time: one forward pass per batch.
+    """
+    listener_ids = list(listeners_active_since(since=active_since))
+    for start in range(0, len(listener_ids), batch_size):
+        listeners = list(User.objects.filter(pk__in=listener_ids[start : start + batch_size]))
+        infer_listener_moods(listeners=listeners)
+    return len(listener_ids)

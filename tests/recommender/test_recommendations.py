@@ -1,0 +1,201 @@
+"""GET /api/v1/recommendations/: emotion matching, explanations, exclusions and filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from catalogue.models import Track
+from emotion.models import TrackEmotion
+from recommender.models import Recommendation
+from tests.factories import PlayFactory, analysed_track
+from tests.recommender.conftest import features_of
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/recommendations/"
+
+
+@pytest.fixture
+def sad_listener(listener, mood_catalogue, settings):
+    """A listener whose week is two sad tracks; the seed rule makes the target predictable."""
+    settings.RECOMMENDATION_POLICY = "seed"
+    now = timezone.now()
+    for index, track in enumerate(mood_catalogue["Q3"][:2]):
+        for minute in range(3 - index):
+            PlayFactory(
+                listener=listener,
+                track=track,
+                played_at=now - dt.timedelta(minutes=10 * index + minute + 1),
+            )
+    return listener
+
+
+def recommend(client, **params):
+    response = client.get(URL, params)
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def test_recommendations_match_the_inferred_emotion_and_say_why(
+    sad_listener, listener_client, mood_catalogue, active_model
+):
+    body = recommend(listener_client, limit=5)
+
+    assert body["policy"] == "seed"
+    assert body["target_emotion"]["label"] == "Q3"
+    assert body["target_emotion"]["confidence"] > 0.5
+    assert body["model_version"] == active_model.pk
+    assert body["mood"]["basis"] == "inferred"
+    assert len(body["results"]) == 5
+    sad_ids = {t.pk for t in mood_catalogue["Q3"]}
+    for rank, item in enumerate(body["results"], start=1):
+        assert item["rank"] == rank
+        assert item["track"]["id"] in sad_ids
+        assert item["emotion"] == "Q3"
+        explanation = item["explanation"]
+        assert explanation["target_emotion"]["label"] == "Q3"
+        assert explanation["model_version"] == active_model.pk
+        assert [t["track_id"] for t in explanation["top_tracks"]] == [
+            t.pk for t in mood_catalogue["Q3"][:2]
+        ]
+        assert "sad" in explanation["reason"]
+        assert Recommendation.objects.filter(pk=item["id"], listener=sad_listener).exists()
+
+
+def test_played_and_already_recommended_songs_never_come_back(
+    sad_listener, listener_client, mood_catalogue
+):
+    played = {t.pk for t in mood_catalogue["Q3"][:2]}
+    served = []
+    for _ in range(4):
+        served += [item["track"]["id"] for item in recommend(listener_client, limit=3)["results"]]
+
+    assert len(served) == len(set(served)) == 8  # 10 sad tracks, 2 played recently
+    assert not played & set(served)
+    assert recommend(listener_client, limit=3)["results"] == []
+
+
+def test_songs_played_before_the_recent_window_can_be_recommended(
+    listener, listener_client, mood_catalogue, settings
+):
+    settings.RECOMMENDATION_POLICY = "seed"
+    settings.RECOMMENDATION_RECENT_PLAY_DAYS = 3
+    long_ago = mood_catalogue["Q3"][5]
+    PlayFactory(listener=listener, track=mood_catalogue["Q3"][0], played_at=timezone.now())
+    PlayFactory(listener=listener, track=long_ago, played_at=timezone.now() - dt.timedelta(days=5))
+
+    served = {item["track"]["id"] for item in recommend(listener_client, limit=20)["results"]}
+
+    assert long_ago.pk in served
+    assert mood_catalogue["Q3"][0].pk not in served
+
+
+def test_releases_of_one_song_are_recommended_once(
+    sad_listener, listener_client, mood_catalogue, django_capture_on_commit_callbacks
+):
+    original = mood_catalogue["Q3"][9]
+    with django_capture_on_commit_callbacks(execute=True):
+        remaster = analysed_track(
+            features_of("Q3", seed=999),
+            title=f"{original.title} (Remastered 2011)",
+            artist=original.artist,
+            album=f"{original.album} (Deluxe Edition)",
+        )
+        from emotion.services.tagging import request_track_tagging
+
+        request_track_tagging(track_ids=[remaster.pk])
+    assert remaster.song_key == original.song_key
+    assert TrackEmotion.objects.filter(track=remaster, label="Q3").exists()
+
+    served = [item["track"]["id"] for item in recommend(listener_client, limit=50)["results"]]
+
+    assert len({original.pk, remaster.pk} & set(served)) == 1
+
+
+def test_the_same_song_cannot_be_stored_twice_for_a_listener(sad_listener, mood_catalogue):
+    from django.db import IntegrityError, transaction
+
+    track = mood_catalogue["Q3"][4]
+    fields = dict(
+        listener=sad_listener,
+        track=track,
+        song_key=track.song_key,
+        rank=1,
+        policy="seed",
+        target_label="Q3",
+        track_probability=0.9,
+        score=0.9,
+        created_at=timezone.now(),
+    )
+    import uuid
+
+    Recommendation.objects.create(batch=uuid.uuid4(), **fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Recommendation.objects.create(batch=uuid.uuid4(), **fields)
+
+
+def test_an_explicit_emotion_and_excluded_artists_filter_the_results(
+    sad_listener, listener_client, mood_catalogue
+):
+    body = recommend(
+        listener_client,
+        limit=20,
+        emotion="Q1",
+        exclude_artist=["Q1 artist 0", "q1 ARTIST 1"],
+    )
+
+    assert body["target_emotion"]["label"] == "Q1"
+    assert body["results"], "expected happy tracks"
+    artists = {item["track"]["artist"] for item in body["results"]}
+    assert artists <= {"Q1 artist 2", "Q1 artist 3", "Q1 artist 4"}
+    assert all(item["explanation"]["policy"] == "explicit" for item in body["results"])
+
+
+def test_a_page_spreads_over_artists(sad_listener, listener_client):
+    results = recommend(listener_client, limit=5)["results"]
+    artists = [item["track"]["artist"] for item in results]
+    # Five sad artists hold two songs each; the artist penalty puts each once on a page of 5.
+    assert len(set(artists)) == 5
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"emotion": "ecstatic"}, "unknown emotion"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 10_000}, "limit"),
+        ({"limit": "many"}, "limit"),
+    ],
+)
+def test_bad_parameters_get_a_400_that_says_what_is_wrong(
+    listener_client, mood_catalogue, params, message
+):
+    response = listener_client.get(URL, params)
+    assert response.status_code == 400
+    assert message in response.json()["error"]["message"]
+
+
+def test_without_an_active_model_the_service_says_what_is_missing(listener_client):
+    response = listener_client.get(URL)
+    assert response.status_code == 503
+    assert "no mood model is active" in response.json()["error"]["message"]
+
+
+def test_a_listener_with_no_plays_gets_a_spread_and_is_told_so(listener_client, mood_catalogue):
+    body = recommend(listener_client, limit=4)
+    assert body["mood"]["basis"] == "spread"
+    assert body["results"]
+    assert body["results"][0]["explanation"]["mood_basis"] == "spread"
+
+
+def test_recommendations_need_a_token(api_client, mood_catalogue):
+    assert api_client.get(URL).status_code == 401
+
+
+def test_tracks_without_a_tag_are_not_recommended(sad_listener, listener_client, mood_catalogue):
+    Track.objects.create(title="Untagged", artist="Nobody")
+    served = [item["track"]["title"] for item in recommend(listener_client, limit=50)["results"]]
+    assert "Untagged" not in served
