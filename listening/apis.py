@@ -54,6 +54,10 @@ class PlayInputSerializer(serializers.Serializer):
         min_value=0, max_value=24 * 3600 * 1000, required=False, allow_null=True
     )
     client = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    chosen_by_user = serializers.BooleanField(
+        default=True,
+        help_text="false when the listener played it from a recommendation, not by choice",
+    )
 
     def validate_played_at(self, played_at: dt.datetime) -> dt.datetime:
         problem = played_at_problem(played_at)
@@ -88,6 +92,7 @@ class PlayInputSerializer(serializers.Serializer):
             played_at=fields["played_at"],
             ms_played=fields.get("ms_played"),
             client=fields.get("client") or default_client,
+            chosen_by_user=fields["chosen_by_user"],
         )
 
 
@@ -104,6 +109,7 @@ class PlayOutputSerializer(serializers.Serializer):
     played_at = serializers.DateTimeField()
     ms_played = serializers.IntegerField(allow_null=True)
     client = serializers.CharField()
+    chosen_by_user = serializers.BooleanField()
     received_at = serializers.DateTimeField()
 
 
@@ -142,6 +148,12 @@ class PlayListSubmitApi(APIView):
     class FilterSerializer(serializers.Serializer):
         since = serializers.DateTimeField(required=False, help_text="inclusive")
         until = serializers.DateTimeField(required=False, help_text="exclusive")
+        chosen_by_user = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="true: only the listener's own choices; false: only plays of recommendations",
+        )
 
         def validate(self, attrs: dict) -> dict:
             if "since" in attrs and "until" in attrs and attrs["since"] >= attrs["until"]:

@@ -46,6 +46,13 @@ class Play(models.Model):
         max_length=200, blank=True, help_text="The app that sent the play (name/version)."
     )
     received_at = models.DateTimeField(auto_now_add=True)
+    chosen_by_user = models.BooleanField(
+        default=True,
+        help_text=(
+            "False when the play came from a recommendation rather than the listener's own "
+            "choice; such plays say what we suggested, not how the listener feels."
+        ),
+    )
 
     track_name = models.CharField("submitted title", max_length=NAME_MAX_LENGTH, blank=True)
     artist_name = models.CharField("submitted artist", max_length=NAME_MAX_LENGTH, blank=True)

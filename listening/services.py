@@ -51,6 +51,7 @@ class PlayCandidate:
     metadata: TrackMetadata | None = None
     ms_played: int | None = None
     client: str = ""
+    chosen_by_user: bool = True
 
     def __post_init__(self) -> None:
         if self.track_id is None and self.metadata is None:
@@ -215,6 +216,7 @@ def _new_play(listener: User, candidate: PlayCandidate, track_id: int | None) ->
         played_at=candidate.played_at,
         ms_played=candidate.ms_played,
         client=candidate.client[:200],
+        chosen_by_user=candidate.chosen_by_user,
     )
     metadata = candidate.metadata
     if metadata is not None:

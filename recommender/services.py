@@ -67,7 +67,11 @@ def infer_listener_moods(
     version = active_model_version()
     tops = {
         listener.pk: most_played_tracks(
-            listener=listener, since=window_start, until=now, limit=settings.MOOD_TOP_K
+            listener=listener,
+            since=window_start,
+            until=now,
+            limit=settings.MOOD_TOP_K,
+            own_choices_only=settings.MOOD_IGNORES_RECOMMENDED_PLAYS,
         )
         for listener in listeners
     }

@@ -305,6 +305,9 @@ MOOD_TAGGING_BATCH_SIZE = env_number("MOOD_TAGGING_BATCH_SIZE", 256)
 
 MOOD_TOP_K = env_number("MOOD_TOP_K", 10)
 MOOD_WINDOW_DAYS = env_number("MOOD_WINDOW_DAYS", 7)
+# Plays marked chosen_by_user=false came from our recommendations; counting them would let
+# the loop confirm its own suggestions instead of reading the listener.
+MOOD_IGNORES_RECOMMENDED_PLAYS = env_bool("MOOD_IGNORES_RECOMMENDED_PLAYS", True)
 # After a burst of plays, one inference runs this long after the first of them.
 MOOD_REFRESH_DEBOUNCE_SECONDS = env_number("MOOD_REFRESH_DEBOUNCE_SECONDS", 60)
 # Older snapshots are still served, but a refresh is queued.

@@ -198,3 +198,36 @@ def test_declaring_an_unknown_mood_is_a_400(listener_client, active_model):
     response = listener_client.put("/api/v1/me/mood", {"label": "ecstatic"}, format="json")
     assert response.status_code == 400
     assert "unknown emotion" in response.json()["error"]["message"]
+
+
+def test_plays_that_came_from_recommendations_do_not_steer_the_mood(
+    listener, listener_client, mood_catalogue, django_capture_on_commit_callbacks
+):
+    played_at = timezone.now().replace(microsecond=0)
+    own = [
+        {
+            "track": mood_catalogue["Q4"][0].pk,
+            "played_at": (played_at - dt.timedelta(hours=2)).isoformat(),
+        }
+    ]
+    recommended = [
+        {
+            "track": mood_catalogue["Q1"][i].pk,
+            "played_at": (played_at - dt.timedelta(minutes=i)).isoformat(),
+            "chosen_by_user": False,
+        }
+        for i in range(5)
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = listener_client.post(
+            reverse("plays"), {"plays": own + recommended}, format="json"
+        )
+    assert response.json()["accepted"] == 6
+
+    snapshot = MoodSnapshot.objects.filter(listener=listener).first()
+    assert snapshot.label == "Q4"
+    assert [t["track_id"] for t in snapshot.tracks] == [mood_catalogue["Q4"][0].pk]
+
+    listed = listener_client.get(reverse("plays"), {"chosen_by_user": "false"}).json()
+    assert listed["count"] == 5
+    assert all(play["chosen_by_user"] is False for play in listed["results"])
