@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from catalogue.models import Track
-from catalogue.signals import track_audio_changed
+from catalogue.signals import track_audio_changed, track_created
 
 
 @admin.register(Track)
@@ -15,7 +15,11 @@ class TrackAdmin(admin.ModelAdmin):
     actions = ["reanalyse_audio"]
 
     def save_model(self, request, obj: Track, form, change: bool) -> None:
+        # The admin saves the form's instance itself, so it announces what create_track and
+        # set_track_audio would: plays waiting for this track attach, new audio is analysed.
         super().save_model(request, obj, form, change)
+        if not change:
+            track_created.send(sender=Track, track=obj)
         if "audio" in form.changed_data and obj.audio:
             track_audio_changed.send(sender=Track, track=obj)
 

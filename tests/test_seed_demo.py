@@ -13,10 +13,10 @@ from emotion.models import AnalysisStatus, TrackAnalysis
 @pytest.mark.django_db(transaction=True)
 def test_seed_demo_prints_a_token_that_records_plays_in_the_history():
     out = io.StringIO()
-    call_command("seed_demo", "--tracks-per-quadrant", "1", stdout=out)
+    call_command("seed_demo", "--tracks-per-quadrant", "2", stdout=out)
     token = re.search(r"API token \(demo\):\s+(\w+)", out.getvalue()).group(1)
     assert "curl" in out.getvalue() and "/admin/" in out.getvalue()
-    assert TrackAnalysis.objects.filter(status=AnalysisStatus.DONE).count() == 4
+    assert TrackAnalysis.objects.filter(status=AnalysisStatus.DONE).count() == 8
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
@@ -28,6 +28,18 @@ def test_seed_demo_prints_a_token_that_records_plays_in_the_history():
     assert body["accepted"] == 1
     history = client.get("/api/v1/plays/").json()["results"]
     assert history[0]["id"] == body["results"][0]["play_id"]
+
+    # The demo model is active and the catalogue tagged, so the loop works at once.
+    recommendations = client.get("/api/v1/recommendations/", {"limit": 2})
+    assert recommendations.status_code == 200, recommendations.json()
+    assert recommendations.json()["mood"]["basis"] == "inferred"
+    served = recommendations.json()["results"]
+    assert served, "expected demo recommendations"
+    answer = client.post(
+        f"/api/v1/recommendations/{served[0]['id']}/feedback", {"action": "accept"}, format="json"
+    )
+    assert answer.status_code == 200
+    assert client.get("/api/v1/me/mood").json()["current"]["basis"] == "inferred"
 
     again = io.StringIO()
     call_command("seed_demo", stdout=again)

@@ -25,3 +25,18 @@ def test_the_import_job_admin_lists_jobs(admin_client, listener):
     ImportJob.objects.create(listener=listener, format="spotify", file="imports/x.json")
     response = admin_client.get("/admin/listening/importjob/")
     assert response.status_code == 200 and b"spotify" in response.content.lower()
+
+
+def test_a_track_added_in_the_admin_takes_its_waiting_plays(admin_client, listener):
+    [waiting] = record(listener, described_play(title="Late Arrival", artist="Slow Band"))
+
+    response = admin_client.post(
+        "/admin/catalogue/track/add/",
+        {"title": "Late Arrival", "artist": "Slow Band", "album": "", "isrc": ""},
+    )
+
+    assert response.status_code == 302, response.content[:1000]
+    from listening.models import Play
+
+    play = Play.objects.get(pk=waiting.play_id)
+    assert play.track is not None and play.track.title == "Late Arrival"

@@ -1,9 +1,11 @@
 """Fill an empty installation with something a person can try at once.
 
 A demo catalogue rendered by the synthetic generator (never real recordings), its audio
-analysed through the normal pipeline, a demo listener with a week of plays and a token, a
-staff account for the admin, and example requests. Safe to run again: existing demo data is
-kept and the same token is printed.
+analysed through the normal pipeline, curator labels from the generator's moods and a small
+demo mood model trained on them (so recommendations work at once; it is a demo model, not a
+measure of anything), a demo listener with a week of plays and a token, a staff account for
+the admin, and example requests. Safe to run again: existing demo data is kept and the same
+token is printed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from tqdm import tqdm
 
 from catalogue.models import Track
 from catalogue.services import create_track
+from emotion.features import FEATURE_SET_VERSION
+from emotion.ml import train_mood_model
+from emotion.models import CuratorLabel
+from emotion.selectors import active_model_version, curator_labelled_dataset
+from emotion.services.registry import activate_model_version, register_model_version
 from emotion.synth import SAMPLE_RATE, render_catalogue, wav_bytes
 from listening.services import PlayCandidate, record_plays
 from users.models import User
@@ -40,6 +47,8 @@ class Command(BaseCommand):
     def handle(self, *args, tracks_per_quadrant: int, base_url: str, **options) -> None:
         if not Track.objects.exists():
             self._create_catalogue(tracks_per_quadrant)
+        if active_model_version() is None:
+            self._train_demo_model()
         listener = User.objects.filter(username=DEMO_LISTENER).first()
         if listener is None:
             listener, _ = create_listener(username=DEMO_LISTENER)
@@ -55,7 +64,7 @@ class Command(BaseCommand):
             # Each track commits on its own, so its analysis runs (in-process, or on a worker
             # when a broker is configured) as soon as it is stored.
             with transaction.atomic():
-                create_track(
+                track = create_track(
                     title=synthetic.title,
                     artist=synthetic.artist,
                     album=synthetic.album,
@@ -64,14 +73,42 @@ class Command(BaseCommand):
                         wav_bytes(synthetic.samples), name=f"demo-{synthetic.seed}.wav"
                     ),
                 )
+                CuratorLabel.objects.create(
+                    track=track, label=synthetic.quadrant, note="synthetic demo mood"
+                )
+
+    def _train_demo_model(self) -> None:
+        data = curator_labelled_dataset()
+        if len(set(data.labels)) < 2:
+            self.stderr.write("No analysed, labelled tracks: skipping the demo mood model.")
+            return
+        self.stdout.write(f"Training a small demo mood model on {len(data)} labelled tracks...")
+        model = train_mood_model(
+            data.sequences,
+            data.labels,
+            data.artists,
+            preset="fast",
+            feature_set_version=FEATURE_SET_VERSION,
+            segment_seconds=data.segment_seconds,
+            trained_on={"source": "seed_demo synthetic catalogue", **data.describe()},
+        )
+        with transaction.atomic():
+            version = register_model_version(model=model)
+            activate_model_version(version=version)
 
     def _play_a_week(self, listener: User) -> None:
-        tracks = list(Track.objects.order_by("id")[:12])
+        """A week of mostly sad listening (half the sad tracks, over and over, and one relaxed
+        track), so the demo mood is clear and the other sad tracks are left to recommend."""
+        sad = list(Track.objects.filter(curator_label__label="Q3").order_by("id"))
+        relaxed = list(Track.objects.filter(curator_label__label="Q4").order_by("id"))
+        favourites = sad[: max(1, len(sad) // 2)] + relaxed[:1]
+        if not favourites:
+            return
         now = timezone.now().replace(microsecond=0)
         candidates = [
             PlayCandidate(
                 index=i,
-                track_id=tracks[(i * i) % len(tracks)].id,
+                track_id=favourites[i % len(favourites)].id,
                 played_at=now - dt.timedelta(hours=3 * i + 1),
                 ms_played=8000,
                 client="seed_demo",
@@ -110,6 +147,11 @@ Try:
   curl {auth} -H "Content-Type: application/json" \\
        -d '{{"plays": [{{"track": 1, "played_at": "{played_at}"}}]}}' {base_url}/api/v1/plays/
   curl {auth} "{base_url}/api/v1/plays/?since=2020-01-01T00:00:00Z"
+  curl {auth} "{base_url}/api/v1/recommendations/?limit=5"
+  curl {auth} -H "Content-Type: application/json" -d '{{"action": "accept"}}' \\
+       {base_url}/api/v1/recommendations/RECOMMENDATION_ID/feedback
+  curl {auth} {base_url}/api/v1/me/mood
+  curl {auth} {base_url}/1/validate-token
   curl {base_url}/healthz
 """
         )
