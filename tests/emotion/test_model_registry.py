@@ -236,3 +236,36 @@ def test_the_admin_refuses_a_dataset_run_without_a_folder(admin_client):
     assert response.status_code == 200
     assert b"needs the folder" in response.content
     assert not TrainingRun.objects.exists()
+
+
+def test_a_command_trained_artifact_can_be_registered_and_activated(
+    tmp_path, curated_catalogue, django_capture_on_commit_callbacks
+):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from emotion.ml import save_artifact, train_mood_model
+    from emotion.selectors import curator_labelled_dataset
+
+    data = curator_labelled_dataset()
+    model = train_mood_model(
+        data.sequences,
+        data.labels,
+        data.artists,
+        preset="fast",
+        feature_set_version=data.feature_set_version,
+    )
+    path = tmp_path / "mood.safetensors"
+    save_artifact(model, path)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("register_mood_model", str(path), "--activate", stdout=io.StringIO())
+
+    version = active_model_version()
+    assert version.labels == list(LABELS)
+    assert TrackEmotion.objects.filter(model_version=version).count() == len(curated_catalogue)
+
+    path.write_bytes(b"not an artifact")
+    with pytest.raises(CommandError, match="not a mood-model artifact"):
+        call_command("register_mood_model", str(path))
