@@ -104,14 +104,8 @@ def curator_labelled_dataset() -> LabelledDataset:
         .select_related("track", "track__curator_label")
         .order_by("track_id")
     )
-    dataset = LabelledDataset(
-        sequences=[],
-        labels=[],
-        artists=[],
-        titles=[],
-        paths=[],
-        feature_set_version=FEATURE_SET_VERSION,
-        segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
+    dataset = LabelledDataset.empty(
+        feature_set_version=FEATURE_SET_VERSION, segment_seconds=settings.AUDIO_SEGMENT_SECONDS
     )
     for analysis in analyses:
         track = analysis.track

@@ -8,9 +8,9 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
 from catalogue.models import Track
+from common.tasks import RETRY_ON_TRANSIENT_ERRORS
 from emotion.features import warm_up
 from emotion.models import MoodModelVersion, TrainingRun, TrainingRunStatus, TrainingTrigger
 from emotion.services.analysis import (
@@ -27,9 +27,6 @@ from emotion.services.tagging import queue_catalogue_tagging_batches, tag_tracks
 
 logger = logging.getLogger(__name__)
 
-# Storage and database outages pass; bad audio does not, and is never retried.
-TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError)
-
 
 @worker_process_init.connect
 def warm_up_feature_extraction(**kwargs) -> None:
@@ -39,14 +36,7 @@ def warm_up_feature_extraction(**kwargs) -> None:
     logger.info("feature extraction warmed up", extra={"seconds": round(seconds, 3)})
 
 
-@shared_task(
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-)
+@shared_task(**RETRY_ON_TRANSIENT_ERRORS, soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT)
 def analyse_track_audio(track_id: int) -> None:
     try:
         track = Track.objects.get(pk=track_id)
@@ -71,7 +61,7 @@ def requeue_stalled_analyses() -> int:
     return requeue_stalled_and_stale_analyses()
 
 
-@shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
+@shared_task(**RETRY_ON_TRANSIENT_ERRORS)
 def tag_catalogue(version_id: int) -> int:
     version = MoodModelVersion.objects.filter(pk=version_id).first()
     if version is None:
@@ -79,7 +69,7 @@ def tag_catalogue(version_id: int) -> int:
     return queue_catalogue_tagging_batches(version=version)
 
 
-@shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
+@shared_task(**RETRY_ON_TRANSIENT_ERRORS)
 def tag_track_batch(version_id: int, track_ids: list[int]) -> int:
     version = MoodModelVersion.objects.filter(pk=version_id).first()
     if version is None:

@@ -7,25 +7,17 @@ import logging
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import IntegrityError
 
 from catalogue.models import Track
+from common.tasks import RETRY_ON_TRANSIENT_ERRORS, TRANSIENT_ERRORS
 from listening.models import ImportJob
 from listening.services import attach_all_waiting_plays, mark_import_failed, run_import
 
 logger = logging.getLogger(__name__)
 
-# Storage and database outages pass; a malformed file does not, and is never retried.
-TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError)
 
-
-@shared_task(
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(**RETRY_ON_TRANSIENT_ERRORS)
 def run_import_job(job_id: int) -> None:
     try:
         job = ImportJob.objects.get(pk=job_id)
@@ -55,13 +47,9 @@ def run_import_job(job_id: int) -> None:
         raise
 
 
-@shared_task(
-    autoretry_for=(*TRANSIENT_ERRORS, IntegrityError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-)
+# A concurrent attach of the same plays can collide on the unique play keys; a retry sees
+# the winner's result and moves on.
+@shared_task(**{**RETRY_ON_TRANSIENT_ERRORS, "autoretry_for": (*TRANSIENT_ERRORS, IntegrityError)})
 def attach_waiting_plays_to_track(track_id: int, after_id: int = 0) -> None:
     try:
         track = Track.objects.get(pk=track_id)

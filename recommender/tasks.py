@@ -7,14 +7,14 @@ import datetime as dt
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from common.tasks import RETRY_ON_TRANSIENT_ERRORS
 from recommender.services import refresh_listener_mood, refresh_recently_active_moods
 from users.models import User
 
 
-@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
+@shared_task(**RETRY_ON_TRANSIENT_ERRORS)
 def infer_listener_mood(listener_id: int) -> None:
     listener = User.objects.filter(pk=listener_id).first()
     if listener is not None:

@@ -52,6 +52,21 @@ class LabelledDataset:
     feature_set_version: str = "unknown"
     segment_seconds: float = 3.0
 
+    @classmethod
+    def empty(
+        cls, *, feature_set_version: str, segment_seconds: float, **fields: Any
+    ) -> LabelledDataset:
+        return cls(
+            sequences=[],
+            labels=[],
+            artists=[],
+            titles=[],
+            paths=[],
+            feature_set_version=feature_set_version,
+            segment_seconds=segment_seconds,
+            **fields,
+        )
+
     def __len__(self) -> int:
         return len(self.sequences)
 
@@ -176,17 +191,11 @@ def load_labelled_dataset(
                 cache.put(key, result)
         cache.save()
 
-    dataset = LabelledDataset(
-        sequences=[],
-        labels=[],
-        artists=[],
-        titles=[],
-        paths=[],
-        failures=failures,
-        confidences=[] if confidence_column else None,
-        song_ids=[],
+    dataset = LabelledDataset.empty(
         feature_set_version=FEATURE_SET_VERSION,
         segment_seconds=segment_seconds,
+        failures=failures,
+        confidences=[] if confidence_column else None,
     )
     for index, row in enumerate(selected):
         relative = row["path"].strip()
