@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from catalogue.models import Track
 from emotion.ml import average_sequences, display_name
 from emotion.models import MoodModelVersion
 from emotion.selectors import active_model_version, feature_sequences, load_mood_model
@@ -75,15 +76,19 @@ def infer_listener_moods(
         )
         for listener in listeners
     }
-    sequences = feature_sequences(
-        track_ids={top.track_id for listener_tops in tops.values() for top in listener_tops}
-    )
+    top_track_ids = {top.track_id for listener_tops in tops.values() for top in listener_tops}
+    sequences = feature_sequences(track_ids=top_track_ids)
+    # Titles travel with the snapshot so an explanation can name the tracks behind a mood.
+    names = {
+        row["id"]: {"title": row["title"], "artist": row["artist"]}
+        for row in Track.objects.filter(id__in=top_track_ids).values("id", "title", "artist")
+    }
 
     inferable: list[tuple[User, list[dict], list[dict], np.ndarray]] = []
     snapshots: list[MoodSnapshot] = []
     for listener in listeners:
         used = [
-            {"track_id": top.track_id, "plays": top.plays}
+            {"track_id": top.track_id, **names.get(top.track_id, {}), "plays": top.plays}
             for top in tops[listener.pk]
             if top.track_id in sequences
         ]

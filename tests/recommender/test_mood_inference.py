@@ -48,6 +48,8 @@ def test_top_tracks_of_the_week_are_averaged_weighted_by_plays(listener, mood_ca
         (happy[0].pk, 1),
     ]
     assert [t["weight"] for t in snapshot.tracks] == pytest.approx([5 / 9, 3 / 9, 1 / 9])
+    assert snapshot.tracks[0]["title"] == sad[0].title
+    assert snapshot.tracks[0]["artist"] == sad[0].artist
     assert snapshot.model_version.is_active
     assert snapshot.window_start == NOW - dt.timedelta(days=7)
     assert MoodSnapshot.objects.filter(listener=listener).count() == 1
