@@ -13,7 +13,10 @@ Two policies, switchable with ``RECOMMENDATION_POLICY``:
     accept of an emotion adds a success, every reject a failure. Each request draws one
     sample per arm and serves the best, so an emotion this listener keeps rejecting fades
     even if the model insists on it, and one they keep accepting wins even when the model is
-    lukewarm; the occasional exploratory draw keeps learning.
+    lukewarm; the occasional exploratory draw keeps learning. Moods change, so old answers
+    fade: every new answer first multiplies the listener's counts by a decay factor
+    (``RECOMMENDATION_FEEDBACK_DECAY``), which keeps roughly the last ``1 / (1 − decay)``
+    answers in play.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def seed_rule_target(
 def thompson_target(
     probabilities: Mapping[str, float],
     *,
-    feedback: Mapping[str, Mapping[str, int]],
+    feedback: Mapping[str, Mapping[str, float]],
     prior_strength: float,
     rng: np.random.Generator,
 ) -> str:
@@ -62,3 +65,16 @@ def thompson_target(
         beta = 1.0 + prior_strength * (1.0 - prior) + counts.get("reject", 0)
         draws.append(rng.beta(alpha, beta))
     return labels[int(np.argmax(draws))]
+
+
+def discounted_feedback(
+    feedback: Mapping[str, Mapping[str, float]], *, label: str, action: str, decay: float
+) -> dict[str, dict[str, float]]:
+    """The per-emotion accept/reject counts after one more answer, older answers decayed."""
+    updated = {
+        name: {kind: round(value * decay, 6) for kind, value in counts.items()}
+        for name, counts in feedback.items()
+    }
+    counts = updated.setdefault(label, {"accept": 0.0, "reject": 0.0})
+    counts[action] = counts.get(action, 0.0) + 1.0
+    return updated

@@ -27,7 +27,12 @@ from recommender.models import (
     MoodSnapshot,
     Recommendation,
 )
-from recommender.policies import SEED_RULE, seed_rule_target, thompson_target
+from recommender.policies import (
+    SEED_RULE,
+    discounted_feedback,
+    seed_rule_target,
+    thompson_target,
+)
 from recommender.ranking import rank_candidates
 from recommender.selectors import (
     latest_inferred_snapshot,
@@ -453,8 +458,12 @@ def record_feedback(*, recommendation: Recommendation, action: str) -> FeedbackO
         state, _ = ListenerMoodState.objects.select_for_update().get_or_create(
             listener_id=locked.listener_id
         )
-        counts = state.label_feedback.setdefault(locked.target_label, {"accept": 0, "reject": 0})
-        counts[action] = counts.get(action, 0) + 1
+        state.label_feedback = discounted_feedback(
+            state.label_feedback,
+            label=locked.target_label,
+            action=action,
+            decay=settings.RECOMMENDATION_FEEDBACK_DECAY,
+        )
         if action == Feedback.ACCEPT:
             state.confirmed_label = locked.target_label
             state.rejected_labels = []

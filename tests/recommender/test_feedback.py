@@ -89,7 +89,7 @@ def test_feedback_is_idempotent_and_cannot_be_changed(sad_listener, listener_cli
     again = feedback(listener_client, item["id"], "accept")
     assert again.status_code == 200 and again.json()["changed"] is False
     state = ListenerMoodState.objects.get(listener=sad_listener)
-    assert state.label_feedback == {"Q3": {"accept": 1, "reject": 0}}
+    assert state.label_feedback == {"Q3": {"accept": 1.0, "reject": 0.0}}
 
     conflict = feedback(listener_client, item["id"], "reject")
     assert conflict.status_code == 409
@@ -153,3 +153,15 @@ def test_the_bandit_policy_serves_through_the_api(sad_listener, listener_client,
     body = listener_client.get("/api/v1/recommendations/", {"limit": 2}).json()
     assert body["policy"] == "bandit"
     assert body["target_emotion"]["label"] in {"Q1", "Q2", "Q3", "Q4"}
+
+
+def test_older_answers_fade_from_the_bandit_counts():
+    from recommender.policies import discounted_feedback
+
+    feedback = {}
+    for _ in range(3):
+        feedback = discounted_feedback(feedback, label="Q3", action="reject", decay=0.5)
+    feedback = discounted_feedback(feedback, label="Q1", action="accept", decay=0.5)
+
+    assert feedback["Q3"]["reject"] == pytest.approx((1 + 0.5 + 0.25) * 0.5)
+    assert feedback["Q1"] == {"accept": 1.0, "reject": 0.0}
