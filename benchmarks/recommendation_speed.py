@@ -949,7 +949,18 @@ def machine_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
+
+    def git(*command: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
     return {
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_uncommitted_changes": bool(git("status", "--porcelain")),
         "cpu_count": os.cpu_count(),
         "cpu_model": cpu_model,
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
