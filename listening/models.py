@@ -91,6 +91,8 @@ class Play(models.Model):
                 fields=["listener", "played_at", "track"], name="play_listener_time_track"
             ),
             models.Index(fields=["played_at"], name="play_time"),
+            # "Listeners whose plays arrived recently" (the periodic mood batch).
+            models.Index(fields=["received_at"], name="play_received"),
             models.Index(fields=["id"], condition=UNMATCHED, name="play_unmatched"),
             models.Index(fields=["metadata_key"], condition=UNMATCHED, name="play_unmatched_key"),
             models.Index(

