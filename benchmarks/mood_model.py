@@ -42,7 +42,7 @@ from emotion.ml.evaluation import (
     plot_learning_curves,
     standard_candidates,
 )
-from emotion.ml.training import PRESETS, train_mood_model
+from emotion.ml.training import PRESETS, train_on_dataset
 
 
 def parse_extra(spec: str) -> Candidate:
@@ -205,16 +205,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.no_final_model:
         final_started = time.perf_counter()
-        model = train_mood_model(
-            dataset.sequences,
-            dataset.labels,
-            dataset.artists,
-            preset="default",
-            seed=args.seed,
-            sample_weights=dataset.confidences,
-            feature_set_version=dataset.feature_set_version,
-            segment_seconds=dataset.segment_seconds,
-            trained_on={"dataset": str(args.dataset), **dataset.describe()},
+        model = train_on_dataset(
+            dataset, preset="default", seed=args.seed, trained_on={"dataset": str(args.dataset)}
         )
         final_seconds = time.perf_counter() - final_started
         timings = time_inference(model, dataset.sequences)

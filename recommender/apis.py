@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from common.pagination import StandardPagination
 from emotion.selectors import active_model_version
 from recommender.models import Feedback
-from recommender.selectors import latest_snapshot, listener_recommendation, snapshot_history
+from recommender.selectors import listener_recommendation, snapshot_history
 from recommender.services import (
     FeedbackConflict,
     RecommendationUnavailable,
@@ -183,10 +183,7 @@ class MyMoodApi(APIView):
 
     @extend_schema(responses=MoodSnapshotOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        try:
-            current = current_mood(listener=request.user)
-        except RecommendationUnavailable:
-            current = latest_snapshot(listener=request.user)
+        current = current_mood(listener=request.user)
         paginator = StandardPagination()
         page = paginator.paginate_queryset(snapshot_history(listener=request.user), request, self)
         response = paginator.get_paginated_response(

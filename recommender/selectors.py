@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from emotion.models import MoodModelVersion, TrackEmotion
 from listening.models import Play
-from recommender.models import Feedback, MoodSnapshot, Recommendation
+from recommender.models import Feedback, MoodBasis, MoodSnapshot, Recommendation
 from users.models import User
 
 
@@ -19,7 +19,7 @@ def latest_snapshot(*, listener: User) -> MoodSnapshot | None:
 
 
 def latest_inferred_snapshot(*, listener: User) -> MoodSnapshot | None:
-    return MoodSnapshot.objects.filter(listener=listener, basis="inferred").first()
+    return MoodSnapshot.objects.filter(listener=listener, basis=MoodBasis.INFERRED).first()
 
 
 def snapshot_history(*, listener: User) -> QuerySet[MoodSnapshot]:

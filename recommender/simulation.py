@@ -39,6 +39,7 @@ from unittest import mock
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -303,11 +304,14 @@ def _baseline_page(policy, rng, all_tracks, listener: SimulatedListener) -> list
 def _baseline_mood(policy, rng, labels, track_labels) -> str:
     if policy == "random":
         return str(rng.choice(labels))
-    counts = Counter(
-        track_labels[t]
-        for t in Play.objects.values_list("track_id", flat=True)
-        if t in track_labels
+    counts = Counter()
+    plays_per_track = (
+        Play.objects.filter(track_id__in=list(track_labels))
+        .values_list("track_id")
+        .annotate(plays=Count("id"))
     )
+    for track_id, plays in plays_per_track:
+        counts[track_labels[track_id]] += plays
     return counts.most_common(1)[0][0] if counts else labels[0]
 
 

@@ -29,6 +29,7 @@ from emotion.ml.training import (
     TrainingConfig,
     predict_proba,
     train_mood_model,
+    train_on_dataset,
 )
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "save_artifact",
     "tag_tracks",
     "train_mood_model",
+    "train_on_dataset",
 ]

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -26,6 +26,9 @@ from emotion.ml.labels import display_names
 from emotion.ml.metrics import classification_metrics
 from emotion.ml.model import ModelConfig, MoodLSTM, pad_batch
 from emotion.ml.normalisation import MinMaxNormaliser
+
+if TYPE_CHECKING:
+    from emotion.ml.datasets import LabelledDataset
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 
@@ -541,3 +544,28 @@ def _fit(
         if validation_features is not None and epochs_without_improvement >= config.patience:
             break
     return history, best_epoch, best_state
+
+
+def train_on_dataset(
+    data: LabelledDataset,
+    *,
+    preset: str | TrainingConfig = "default",
+    seed: int = 0,
+    on_epoch: EpochCallback | None = None,
+    trained_on: dict[str, Any] | None = None,
+) -> TrainedMoodModel:
+    """:func:`train_mood_model` on a labelled data set: its artists keep validation free of
+    artist leakage, its label confidences weight the clips, and the artifact records the
+    set's feature definition and a description of it next to ``trained_on``."""
+    return train_mood_model(
+        data.sequences,
+        data.labels,
+        data.artists,
+        preset=preset,
+        seed=seed,
+        on_epoch=on_epoch,
+        sample_weights=data.confidences,
+        feature_set_version=data.feature_set_version,
+        segment_seconds=data.segment_seconds,
+        trained_on={**(trained_on or {}), **data.describe()},
+    )

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from emotion.ml import PRESETS, ArtifactError, train_mood_model
+from emotion.ml import PRESETS, ArtifactError, train_on_dataset
 from emotion.ml.datasets import LabelledDataset, load_labelled_dataset
 from emotion.ml.evaluation import evaluate_model, stable_artist_holdout
 from emotion.models import MoodModelVersion, TrainingRun, TrainingRunStatus, TrainingSource
@@ -168,22 +168,12 @@ def _train_candidate(run: TrainingRun, data: LabelledDataset):
         )
         _update(run, epochs_done=epoch, stage=stage)
 
-    return train_mood_model(
-        data.sequences,
-        data.labels,
-        data.artists,
+    return train_on_dataset(
+        data,
         preset=run.preset,
         seed=run.seed,
         on_epoch=on_epoch,
-        sample_weights=data.confidences,
-        feature_set_version=data.feature_set_version,
-        segment_seconds=data.segment_seconds,
-        trained_on={
-            "source": run.source,
-            "dataset": run.dataset_path,
-            "training_run": run.pk,
-            **data.describe(),
-        },
+        trained_on={"source": run.source, "dataset": run.dataset_path, "training_run": run.pk},
     )
 
 

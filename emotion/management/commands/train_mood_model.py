@@ -13,9 +13,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from emotion.features import FEATURE_SET_VERSION
 from emotion.management.commands._mood_model_options import add_dataset_arguments, load_dataset
-from emotion.ml import PRESETS, save_artifact, train_mood_model
+from emotion.ml import PRESETS, save_artifact, train_on_dataset
 
 
 class Command(BaseCommand):
@@ -44,17 +43,12 @@ class Command(BaseCommand):
             )
 
         started = time.perf_counter()
-        model = train_mood_model(
-            data.sequences,
-            data.labels,
-            data.artists,
+        model = train_on_dataset(
+            data,
             preset=preset,
             seed=seed,
             on_epoch=on_epoch,
-            sample_weights=data.confidences,
-            feature_set_version=FEATURE_SET_VERSION,
-            segment_seconds=data.segment_seconds,
-            trained_on={"dataset": str(dataset), "label_column": label_column, "n": len(data)},
+            trained_on={"dataset": str(dataset), "label_column": label_column},
         )
         epochs.close()
         save_artifact(model, output)

@@ -23,8 +23,7 @@ from tqdm import tqdm
 
 from catalogue.models import Track
 from catalogue.services import create_track
-from emotion.features import FEATURE_SET_VERSION
-from emotion.ml import train_mood_model
+from emotion.ml import train_on_dataset
 from emotion.models import CuratorLabel
 from emotion.selectors import active_model_version, curator_labelled_dataset
 from emotion.services.registry import activate_model_version, register_model_version
@@ -83,14 +82,8 @@ class Command(BaseCommand):
             self.stderr.write("No analysed, labelled tracks: skipping the demo mood model.")
             return
         self.stdout.write(f"Training a small demo mood model on {len(data)} labelled tracks...")
-        model = train_mood_model(
-            data.sequences,
-            data.labels,
-            data.artists,
-            preset="fast",
-            feature_set_version=FEATURE_SET_VERSION,
-            segment_seconds=data.segment_seconds,
-            trained_on={"source": "seed_demo synthetic catalogue", **data.describe()},
+        model = train_on_dataset(
+            data, preset="fast", trained_on={"source": "seed_demo synthetic catalogue"}
         )
         with transaction.atomic():
             version = register_model_version(model=model)

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from emotion.features import FEATURE_SET_VERSION
 from emotion.management.commands._mood_model_options import add_dataset_arguments, load_dataset
-from emotion.ml import PRESETS, ArtifactError, load_artifact, train_mood_model
+from emotion.ml import PRESETS, ArtifactError, load_artifact, train_on_dataset
 from emotion.ml.evaluation import stable_artist_holdout
 from recommender.simulation import SimulationConfig, run_simulation
 
@@ -85,16 +85,11 @@ class Command(BaseCommand):
                 f"training a {preset!r} model on {len(train)} clips; the other "
                 f"{len(held_out)} clips (other artists) are the catalogue"
             )
-            training = data.subset(train.tolist())
-            trained = train_mood_model(
-                training.sequences,
-                training.labels,
-                training.artists,
+            trained = train_on_dataset(
+                data.subset(train.tolist()),
                 preset=preset,
                 seed=seed,
-                sample_weights=training.confidences,
-                feature_set_version=FEATURE_SET_VERSION,
-                segment_seconds=data.segment_seconds,
+                trained_on={"dataset": str(dataset)},
             )
             catalogue = data.subset(held_out.tolist())
 
