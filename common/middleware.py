@@ -2,7 +2,9 @@
 
 Django enforces DATA_UPLOAD_MAX_MEMORY_SIZE only when ``request.body`` is read, and DRF's
 parsers read the stream directly, so without this a huge JSON body would be parsed in full.
-Multipart uploads (audio) stream to temporary files and get a separate, larger limit.
+Multipart uploads (audio) stream to temporary files and get a separate, larger limit. A path
+listed in REQUEST_BODY_LIMITS_BY_PATH has a limit of its own, and its API's own refusal (an
+API that imitates another service answers as that service does).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
 
 from common.errors import error_json_response
 
@@ -26,6 +29,13 @@ class RequestBodyLimitMiddleware:
             return error_json_response(
                 status_code=400, code="bad_content_length", message="Content-Length is invalid."
             )
+        own_limit = settings.REQUEST_BODY_LIMITS_BY_PATH.get(request.path_info)
+        if own_limit is not None:
+            if length > own_limit["max_bytes"]:
+                refuse = import_string(own_limit["refuse"])
+                return refuse(request, length=length, limit=own_limit["max_bytes"])
+            return self.get_response(request)
+
         is_upload = request.content_type == "multipart/form-data"
         limit = (
             settings.AUDIO_MAX_UPLOAD_BYTES if is_upload else settings.DATA_UPLOAD_MAX_MEMORY_SIZE

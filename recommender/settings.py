@@ -180,6 +180,15 @@ STORAGES = {
 # Request bodies past this size are refused with 413 before they are parsed; audio uploads
 # stream to temporary files and have their own limit (AUDIO_MAX_UPLOAD_BYTES).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_number("MAX_REQUEST_BODY_BYTES", 2_621_440)
+# Paths whose bodies have a limit of their own instead, with the function (path, dotted) that
+# refuses a bigger body in that API's error format. ListenBrainz takes 1,000 listens of up to
+# 10,240 bytes each in one submission, so a scrobbler's full batch must get through.
+REQUEST_BODY_LIMITS_BY_PATH = {
+    "/1/submit-listens": {
+        "max_bytes": 1000 * 10_240,
+        "refuse": "listening.listenbrainz.refuse_oversized_submission",
+    },
+}
 AUDIO_MAX_UPLOAD_BYTES = env_number("AUDIO_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 # Listening-history exports (POST /api/v1/imports/) are read whole by the import task. Being
 # multipart uploads, they must also fit under AUDIO_MAX_UPLOAD_BYTES, which the body-size guard

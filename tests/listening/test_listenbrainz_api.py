@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
 import time
@@ -13,6 +14,7 @@ from liblistenbrainz.errors import InvalidAuthTokenException, ListenBrainzAPIExc
 from rest_framework.test import APIClient
 
 from catalogue.services import create_track
+from listening.listenbrainz import LISTEN_MINIMUM_TS, MAX_LISTEN_SIZE, MAX_LISTENS_PER_REQUEST
 from listening.models import Play
 from tests.factories import ListenerFactory
 
@@ -333,3 +335,66 @@ def test_liblistenbrainz_round_trip_against_a_live_server(live_server, closes_cl
     assert [(p["matched"], p["track"], p["title"], p["artist"], p["album"]) for p in older] == [
         (False, None, "Vantablack", "Dool", "Here Now, There Then")
     ] * 3
+
+
+# --- What ListenBrainz accepts, we accept ----------------------------------------------------
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_optional_field_is_stripped_and_accepted(lb_client, listener, token, blank):
+    response = submit(
+        lb_client, token, {"listen_type": "single", "payload": [listen(release_name=blank)]}
+    )
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert Play.objects.get(listener=listener).release_name == ""
+
+
+def test_the_earliest_listened_at_is_2002_10_01_midnight_utc(lb_client, listener, token):
+    earliest = int(dt.datetime(2002, 10, 1, tzinfo=dt.UTC).timestamp())
+    assert earliest == LISTEN_MINIMUM_TS == 1033430400
+
+    too_early = {**listen(), "listened_at": earliest - 1}
+    response = submit(lb_client, token, {"listen_type": "single", "payload": [too_early]})
+    assert response.status_code == 400
+    assert (
+        "greater than or equal to 1033430400 (2002-10-01 00:00:00 UTC)" in response.json()["error"]
+    )
+
+    on_time = {**listen(), "listened_at": earliest}
+    response = submit(lb_client, token, {"listen_type": "single", "payload": [on_time]})
+    assert response.status_code == 200
+    assert Play.objects.get(listener=listener).played_at == dt.datetime(2002, 10, 1, tzinfo=dt.UTC)
+
+
+def test_the_body_limit_of_submit_listens_is_listenbrainzs_own(settings):
+    assert settings.REQUEST_BODY_LIMITS_BY_PATH[SUBMIT]["max_bytes"] == (
+        MAX_LISTENS_PER_REQUEST * MAX_LISTEN_SIZE
+    )
+    assert MAX_LISTENS_PER_REQUEST * MAX_LISTEN_SIZE > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def test_a_full_batch_of_the_largest_listens_is_accepted(lb_client, listener, token):
+    """1,000 listens of almost 10,240 bytes each: far over MAX_REQUEST_BODY_BYTES, within
+    ListenBrainz's limit."""
+    listens = [listen(i, additional_info={"comment": ""}) for i in range(MAX_LISTENS_PER_REQUEST)]
+    padding = MAX_LISTEN_SIZE - len(json.dumps(listens[0])) - 100
+    for item in listens:
+        item["track_metadata"]["additional_info"]["comment"] = "x" * padding
+    body = json.dumps({"listen_type": "import", "payload": listens})
+    assert 9_000_000 < len(body) <= MAX_LISTENS_PER_REQUEST * MAX_LISTEN_SIZE
+
+    response = submit(lb_client, token, body)
+
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert Play.objects.filter(listener=listener).count() == MAX_LISTENS_PER_REQUEST
+
+
+def test_a_body_over_listenbrainzs_limit_is_a_listenbrainz_400(lb_client, listener, token):
+    limit = MAX_LISTENS_PER_REQUEST * MAX_LISTEN_SIZE
+    response = submit(lb_client, token, b" " * (limit + 1))
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": 400,
+        "error": f"Payload too large. Payload cannot exceed {limit} bytes",
+    }
+    assert not Play.objects.exists()
