@@ -13,7 +13,13 @@ from catalogue.models import Track
 from emotion.features import FEATURE_SET_VERSION
 from emotion.ml import TrainedMoodModel, load_artifact
 from emotion.ml.datasets import LabelledDataset
-from emotion.models import AnalysisStatus, MoodModelVersion, TrackAnalysis
+from emotion.models import (
+    AnalysisStatus,
+    MoodModelVersion,
+    TrackAnalysis,
+    TrainingRun,
+    TrainingRunStatus,
+)
 
 
 def tracks_needing_analysis(*, which: str) -> QuerySet[Track]:
@@ -46,6 +52,17 @@ def current_analyses() -> QuerySet[TrackAnalysis]:
         feature_set_version=FEATURE_SET_VERSION,
         segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
     )
+
+
+def unfinished_analyses() -> QuerySet[TrackAnalysis]:
+    """Analyses still waiting for a worker or being extracted."""
+    return TrackAnalysis.objects.filter(status__in=[AnalysisStatus.PENDING, AnalysisStatus.RUNNING])
+
+
+def training_runs_under_way() -> QuerySet[TrainingRun]:
+    return TrainingRun.objects.filter(
+        status__in=[TrainingRunStatus.QUEUED, TrainingRunStatus.RUNNING]
+    ).order_by("id")
 
 
 def feature_sequences(*, track_ids: Iterable[int]) -> dict[int, np.ndarray]:

@@ -10,13 +10,19 @@ from celery.signals import worker_process_init
 from django.conf import settings
 
 from catalogue.models import Track
-from common.tasks import RETRY_ON_TRANSIENT_ERRORS
+from common.tasks import RETRY_ON_TRANSIENT_ERRORS, tasks_run_in_process
 from emotion.features import warm_up
 from emotion.models import MoodModelVersion, TrainingRun, TrainingRunStatus, TrainingTrigger
 from emotion.services.analysis import (
     analyse_track,
     mark_analysis_failed,
     requeue_stalled_and_stale_analyses,
+)
+from emotion.services.demo_model import (
+    DEMO_MODEL_MAX_WAIT_SECONDS,
+    DEMO_MODEL_POLL_SECONDS,
+    labelled_analyses_to_wait_for,
+    train_and_activate_demo_mood_model,
 )
 from emotion.services.retraining import (
     mark_training_run_failed,
@@ -96,6 +102,28 @@ def train_mood_model_run(run_id: int) -> None:
                 "stopped; raise MOOD_MODEL_TRAINING_TIME_LIMIT or choose a smaller preset"
             ),
         )
+
+
+@shared_task(bind=True, max_retries=DEMO_MODEL_MAX_WAIT_SECONDS // DEMO_MODEL_POLL_SECONDS)
+def train_demo_mood_model(self) -> None:
+    """Train the demo model once the labelled tracks' analyses are finished.
+
+    A retry with a countdown is the wait: it holds no worker process while the audio queue
+    works. In-process (no broker) the analyses ran when the catalogue was stored, so there
+    is nothing to wait for.
+    """
+    waiting = labelled_analyses_to_wait_for()
+    if waiting and not tasks_run_in_process():
+        if self.request.retries >= self.max_retries:
+            logger.warning(
+                "no demo mood model: gave up waiting for the analyses of labelled tracks; "
+                "run seed_demo again once they are done",
+                extra={"analyses": waiting, "waited_seconds": DEMO_MODEL_MAX_WAIT_SECONDS},
+            )
+            return
+        logger.info("demo mood model waits for analyses", extra={"analyses": waiting})
+        raise self.retry(countdown=DEMO_MODEL_POLL_SECONDS)
+    train_and_activate_demo_mood_model()
 
 
 @shared_task

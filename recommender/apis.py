@@ -13,7 +13,7 @@ from recommender.models import Feedback
 from recommender.selectors import listener_recommendation, snapshot_history
 from recommender.services import (
     FeedbackConflict,
-    RecommendationUnavailable,
+    NoActiveMoodModel,
     current_mood,
     declare_mood,
     recommend_tracks,
@@ -117,7 +117,7 @@ class RecommendationListApi(APIView):
                 emotion=filters.validated_data.get("emotion"),
                 exclude_artists=filters.validated_data.get("exclude_artist", []),
             )
-        except RecommendationUnavailable as error:
+        except NoActiveMoodModel as error:
             raise ServiceUnavailable(str(error)) from error
         target = page.target_label
         output = self.OutputSerializer(
@@ -183,7 +183,10 @@ class MyMoodApi(APIView):
 
     @extend_schema(responses=MoodSnapshotOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        current = current_mood(listener=request.user)
+        try:
+            current = current_mood(listener=request.user)
+        except NoActiveMoodModel as error:
+            raise ServiceUnavailable(str(error)) from error
         paginator = StandardPagination()
         page = paginator.paginate_queryset(snapshot_history(listener=request.user), request, self)
         response = paginator.get_paginated_response(

@@ -9,9 +9,36 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from emotion.models import MoodModelVersion, TrackEmotion
+from emotion.selectors import training_runs_under_way, unfinished_analyses
 from listening.models import Play
 from recommender.models import Feedback, MoodBasis, MoodSnapshot, Recommendation
 from users.models import User
+
+
+def no_active_model_explanation() -> str:
+    """Why there is no mood to serve while no model is active, and what to do about it."""
+    sentences = ["no mood model is active yet, so there is no mood to infer or recommend by."]
+    waiting = unfinished_analyses().count()
+    if waiting:
+        sentences.append(
+            f"{waiting} track {'analysis is' if waiting == 1 else 'analyses are'} still queued "
+            "or running; if seed_demo queued the demo model, it is trained as soon as they "
+            "finish, so try again in a minute."
+        )
+    run = training_runs_under_way().first()
+    if run is not None:
+        stage = f" ({run.stage})" if run.stage else ""
+        sentences.append(
+            f"Training run {run.pk} is {run.status}{stage}; its model becomes active when it "
+            "succeeds."
+        )
+    sentences.append(
+        "To get a model: run `python manage.py seed_demo` (a demo catalogue and model), "
+        "register and activate a trained one (`python manage.py register_mood_model FILE "
+        "--activate`), or start a training run on curator-labelled tracks (admin: Training "
+        "runs, Add)."
+    )
+    return " ".join(sentences)
 
 
 def latest_snapshot(*, listener: User) -> MoodSnapshot | None:

@@ -38,6 +38,7 @@ from recommender.selectors import (
     latest_inferred_snapshot,
     latest_snapshot,
     listeners_active_since,
+    no_active_model_explanation,
     recommendation_candidates,
     track_play_counts,
 )
@@ -46,8 +47,9 @@ from users.models import User
 logger = logging.getLogger(__name__)
 
 
-class RecommendationUnavailable(Exception):
-    """Recommendations cannot be served yet; the message says what is missing."""
+class NoActiveMoodModel(Exception):
+    """No mood model is active, so there is no mood to serve or recommend by; the message says
+    what to do."""
 
 
 class FeedbackConflict(Exception):
@@ -66,11 +68,15 @@ def infer_listener_moods(
     latest play), those without current features skipped and reported, their LLD sequences
     averaged weighted by play count (aligned from the start: step t averages the tracks that
     last that long, see ``average_sequences``), and the average classified. A listener with
-    nothing usable gets the cold-start behaviour (``cold_start_snapshot``).
+    nothing usable gets the cold-start behaviour (``cold_start_snapshot``). Without an active
+    model nothing is inferred or stored: a cold-start snapshot would claim "no recent plays"
+    (code that answers a listener raises ``NoActiveMoodModel`` first).
     """
     now = now or timezone.now()
     window_start = now - dt.timedelta(days=settings.MOOD_WINDOW_DAYS)
     version = active_model_version()
+    if version is None:
+        return []
     tops = {
         listener.pk: most_played_tracks(
             listener=listener,
@@ -102,7 +108,7 @@ def infer_listener_moods(
             for top in tops[listener.pk]
             if top.track_id not in sequences
         ]
-        if version is None or not used:
+        if not used:
             snapshots.append(
                 cold_start_snapshot(listener=listener, now=now, version=version, skipped=skipped)
             )
@@ -148,7 +154,7 @@ def cold_start_snapshot(
     *,
     listener: User,
     now: dt.datetime,
-    version: MoodModelVersion | None,
+    version: MoodModelVersion,
     skipped: list[dict],
 ) -> MoodSnapshot:
     """The mood of a listener with no usable plays in the window (unsaved).
@@ -158,7 +164,7 @@ def cold_start_snapshot(
     recommendations sample every emotion until feedback or plays say more.
     """
     state = ListenerMoodState.objects.filter(listener=listener).first()
-    labels = list(version.labels) if version else []
+    labels = list(version.labels)
     common = {"listener": listener, "created_at": now, "model_version": version, "skipped": skipped}
     if state and state.declared_label and state.declared_label in labels:
         distribution = {label: float(label == state.declared_label) for label in labels}
@@ -198,19 +204,27 @@ def current_mood(*, listener: User) -> MoodSnapshot:
     A stale snapshot (older than ``MOOD_SNAPSHOT_MAX_AGE_MINUTES``, or made by another model
     version than the active one) is still served, and a refresh is queued on the inference
     queue, so a request never waits on the model for a listener who has a recent mood.
+    Without an active model there is no current mood: ``NoActiveMoodModel`` says what to do.
     """
+    version = active_model_or_explain()
     snapshot = latest_snapshot(listener=listener)
-    version = active_model_version()
     if snapshot is None:
         return infer_listener_moods(listeners=[listener])[0]
     max_age = dt.timedelta(minutes=settings.MOOD_SNAPSHOT_MAX_AGE_MINUTES)
-    stale_version = version is not None and snapshot.model_version_id != version.pk
+    stale_version = snapshot.model_version_id != version.pk
     if stale_version and snapshot.basis != MoodBasis.INFERRED:
         # A cold-start spread over another model's labels cannot steer this model's tags.
         return infer_listener_moods(listeners=[listener])[0]
     if stale_version or timezone.now() - snapshot.created_at > max_age:
         request_mood_refresh(listener_id=listener.pk)
     return snapshot
+
+
+def active_model_or_explain() -> MoodModelVersion:
+    version = active_model_version()
+    if version is None:
+        raise NoActiveMoodModel(no_active_model_explanation())
+    return version
 
 
 def request_mood_refresh(*, listener_id: int) -> None:
@@ -230,9 +244,11 @@ def request_mood_refresh(*, listener_id: int) -> None:
     )
 
 
-def refresh_listener_mood(*, listener: User) -> MoodSnapshot:
+def refresh_listener_mood(*, listener: User) -> MoodSnapshot | None:
+    """Infer the listener's mood now; None while no model is active."""
     cache.delete(_refresh_key(listener.pk))
-    return infer_listener_moods(listeners=[listener])[0]
+    snapshots = infer_listener_moods(listeners=[listener])
+    return snapshots[0] if snapshots else None
 
 
 def _refresh_key(listener_id: int) -> str:
@@ -292,12 +308,7 @@ def recommend_tracks(
     The target is ``emotion`` when given, else the policy's choice from the listener's mood.
     Every served track is stored, which is what keeps it from ever being served again.
     """
-    version = active_model_version()
-    if version is None:
-        raise RecommendationUnavailable(
-            "no mood model is active yet: train one (python manage.py train_mood_model, or a "
-            "training run in the admin) before asking for recommendations"
-        )
+    version = active_model_or_explain()
     if emotion is not None and emotion not in version.labels:
         raise ValueError(f"unknown emotion {emotion!r}; choose one of {version.labels}")
     snapshot = current_mood(listener=listener)
@@ -476,8 +487,12 @@ def record_feedback(*, recommendation: Recommendation, action: str) -> FeedbackO
 
     next_target = None
     version = active_model_version()
-    if action == Feedback.REJECT and version is not None:
-        snapshot = refresh_listener_mood(listener=locked.listener)
+    snapshot = (
+        refresh_listener_mood(listener=locked.listener)
+        if action == Feedback.REJECT and version is not None
+        else None
+    )
+    if snapshot is not None:
         state.refresh_from_db()
         # Under the bandit this is one draw; the next request draws again.
         next_target = choose_target_emotion(
@@ -492,7 +507,8 @@ def refresh_recently_active_moods(*, active_since: dt.datetime, batch_size: int 
     Listeners go through the model ``batch_size`` at a time: one forward pass per batch.
     """
     listener_ids = list(listeners_active_since(since=active_since))
+    refreshed = 0
     for start in range(0, len(listener_ids), batch_size):
         listeners = list(User.objects.filter(pk__in=listener_ids[start : start + batch_size]))
-        infer_listener_moods(listeners=listeners)
-    return len(listener_ids)
+        refreshed += len(infer_listener_moods(listeners=listeners))
+    return refreshed

@@ -7,7 +7,9 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from emotion.models import AnalysisStatus, TrackAnalysis
+from emotion.models import AnalysisStatus, TrackAnalysis, TrackEmotion
+from emotion.selectors import active_model_version
+from tests.worker_process import wait_for
 
 
 @pytest.mark.django_db(transaction=True)
@@ -16,6 +18,8 @@ def test_seed_demo_prints_a_token_that_records_plays_in_the_history():
     call_command("seed_demo", "--tracks-per-quadrant", "2", stdout=out)
     token = re.search(r"API token \(demo\):\s+(\w+)", out.getvalue()).group(1)
     assert "curl" in out.getvalue() and "/admin/" in out.getvalue()
+    # In-process, the analyses ran as the catalogue was stored, and the demo model after them.
+    assert re.search(r"mood model v\d+ is active", out.getvalue())
     assert TrackAnalysis.objects.filter(status=AnalysisStatus.DONE).count() == 8
 
     client = APIClient()
@@ -44,3 +48,34 @@ def test_seed_demo_prints_a_token_that_records_plays_in_the_history():
     again = io.StringIO()
     call_command("seed_demo", stdout=again)
     assert token in again.getvalue()
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_on_a_worker_the_demo_model_follows_the_analyses(celery_worker):
+    """The README's PostgreSQL + Redis + worker steps end with a model: seed_demo returns while
+    the worker analyses the catalogue, and the demo model is trained once it is done."""
+    out = io.StringIO()
+    call_command("seed_demo", "--tracks-per-quadrant", "2", stdout=out)
+    token = re.search(r"API token \(demo\):\s+(\w+)", out.getvalue()).group(1)
+
+    wait_for(
+        lambda: active_model_version() is not None,
+        timeout=180,
+        what="the demo mood model to follow the analyses on the worker",
+    )
+    version = active_model_version()
+    assert version.trained_on["source"] == "seed_demo synthetic catalogue"
+    assert TrackAnalysis.objects.filter(status=AnalysisStatus.DONE).count() == 8
+    wait_for(
+        lambda: TrackEmotion.objects.filter(model_version=version).count() == 8,
+        timeout=60,
+        what="the worker to tag the demo catalogue",
+    )
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    recommendations = client.get("/api/v1/recommendations/", {"limit": 2})
+    assert recommendations.status_code == 200, recommendations.json()
+    assert recommendations.json()["mood"]["basis"] == "inferred"
+    assert recommendations.json()["results"]

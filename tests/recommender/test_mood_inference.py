@@ -233,3 +233,17 @@ def test_plays_that_came_from_recommendations_do_not_steer_the_mood(
     listed = listener_client.get(reverse("plays"), {"chosen_by_user": "false"}).json()
     assert listed["count"] == 5
     assert all(play["chosen_by_user"] is False for play in listed["results"])
+
+
+def test_my_mood_without_an_active_model_says_so_and_what_to_do(listener, listener_client):
+    track = TrackFactory()
+    play(listener, track, times=3, last=timezone.now())
+
+    response = listener_client.get("/api/v1/me/mood")
+
+    assert response.status_code == 503
+    message = response.json()["error"]["message"]
+    assert message.startswith("no mood model is active")
+    assert "no recent plays" not in message
+    assert "seed_demo" in message and "register_mood_model" in message
+    assert not MoodSnapshot.objects.exists()

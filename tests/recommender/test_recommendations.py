@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from catalogue.models import Track
-from emotion.models import TrackEmotion
+from emotion.models import TrackAnalysis, TrackEmotion, TrainingRun
 from recommender.models import Recommendation
-from tests.factories import PlayFactory, analysed_track
+from tests.factories import PlayFactory, TrackFactory, analysed_track
 from tests.recommender.conftest import features_of
 
 pytestmark = pytest.mark.django_db
@@ -178,10 +178,33 @@ def test_bad_parameters_get_a_400_that_says_what_is_wrong(
     assert message in response.json()["error"]["message"]
 
 
-def test_without_an_active_model_the_service_says_what_is_missing(listener_client):
+def test_without_an_active_model_the_503_says_what_to_do(listener_client):
     response = listener_client.get(URL)
     assert response.status_code == 503
-    assert "no mood model is active" in response.json()["error"]["message"]
+    message = response.json()["error"]["message"]
+    assert message.startswith("no mood model is active")
+    assert "python manage.py seed_demo" in message
+    assert "python manage.py register_mood_model FILE --activate" in message
+    assert "training run" in message
+    assert "still queued or running" not in message
+
+
+def test_while_analyses_run_the_503_says_the_demo_model_follows_them(listener_client):
+    track = TrackFactory()
+    TrackAnalysis.objects.create(track=track, requested_at=timezone.now())
+
+    message = listener_client.get(URL).json()["error"]["message"]
+
+    assert "1 track analysis is still queued or running" in message
+    assert "if seed_demo queued the demo model, it is trained as soon as they finish" in message
+
+
+def test_while_a_training_run_is_under_way_the_503_says_so(listener_client):
+    run = TrainingRun.objects.create(status="running", stage="training on 40 tracks")
+
+    message = listener_client.get(URL).json()["error"]["message"]
+
+    assert f"Training run {run.pk} is running (training on 40 tracks)" in message
 
 
 def test_a_listener_with_no_plays_gets_a_spread_and_is_told_so(listener_client, mood_catalogue):

@@ -6,6 +6,9 @@ demo mood model trained on them (so recommendations work at once; it is a demo m
 measure of anything), a demo listener with a week of plays and a token, a staff account for
 the admin, and example requests. Safe to run again: existing demo data is kept and the same
 token is printed.
+
+The demo model follows the analyses: its training task waits for them (on a worker when a
+broker is configured, so this command does not; in-process they are done before it starts).
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from tqdm import tqdm
 
 from catalogue.models import Track
 from catalogue.services import create_track
-from emotion.ml import train_on_dataset
+from common.tasks import tasks_run_in_process
 from emotion.models import CuratorLabel
-from emotion.selectors import active_model_version, curator_labelled_dataset
-from emotion.services.registry import activate_model_version, register_model_version
+from emotion.selectors import active_model_version
+from emotion.services.demo_model import labelled_analyses_to_wait_for, request_demo_mood_model
 from emotion.synth import SAMPLE_RATE, render_catalogue, wav_bytes
 from listening.services import PlayCandidate, record_plays
 from users.models import User
@@ -47,7 +50,11 @@ class Command(BaseCommand):
         if not Track.objects.exists():
             self._create_catalogue(tracks_per_quadrant)
         if active_model_version() is None:
-            self._train_demo_model()
+            self.stdout.write(
+                "Queueing the demo mood model; it is trained once the analyses are done..."
+            )
+            with transaction.atomic():
+                request_demo_mood_model()
         listener = User.objects.filter(username=DEMO_LISTENER).first()
         if listener is None:
             listener, _ = create_listener(username=DEMO_LISTENER)
@@ -76,18 +83,26 @@ class Command(BaseCommand):
                     track=track, label=synthetic.quadrant, note="synthetic demo mood"
                 )
 
-    def _train_demo_model(self) -> None:
-        data = curator_labelled_dataset()
-        if len(set(data.labels)) < 2:
-            self.stderr.write("No analysed, labelled tracks: skipping the demo mood model.")
-            return
-        self.stdout.write(f"Training a small demo mood model on {len(data)} labelled tracks...")
-        model = train_on_dataset(
-            data, preset="fast", trained_on={"source": "seed_demo synthetic catalogue"}
+    def _mood_model_state(self) -> str:
+        version = active_model_version()
+        if version is not None:
+            return f"mood model v{version.pk} is active."
+        waiting = labelled_analyses_to_wait_for()
+        if waiting:
+            return (
+                f"the demo mood model is trained on a worker as soon as the {waiting} queued "
+                "audio analyses are done (seconds to a minute with a worker running). Until "
+                "then recommendations answer 503 and say how many analyses are left."
+            )
+        if not tasks_run_in_process():
+            return (
+                "the analyses are done and the demo mood model is being trained on a worker; "
+                "it is active in a few seconds (if not, the worker's log says why)."
+            )
+        return (
+            "no mood model: the demo one needs analysed tracks of at least two emotions. See "
+            "the analyses' failure reasons (admin, Track analyses), then run seed_demo again."
         )
-        with transaction.atomic():
-            version = register_model_version(model=model)
-            activate_model_version(version=version)
 
     def _play_a_week(self, listener: User) -> None:
         """A week of mostly sad listening (half the sad tracks, over and over, and one relaxed
@@ -128,7 +143,8 @@ class Command(BaseCommand):
         played_at = timezone.now().replace(microsecond=0).isoformat()
         self.stdout.write(
             f"""
-Demo ready: {Track.objects.count()} tracks, listener "{DEMO_LISTENER}", tasks {mode}.
+Demo ready: {Track.objects.count()} tracks, listener "{DEMO_LISTENER}", tasks {mode};
+{self._mood_model_state()}
 
   API token ({DEMO_LISTENER}):  {token}
   Admin:                  {base_url}/admin/   login {admin_login}
