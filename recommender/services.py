@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalogue.models import Track
+from common.tasks import tasks_run_in_process
 from emotion.ml import average_sequences, display_name
 from emotion.models import MoodModelVersion
 from emotion.selectors import active_model_version, feature_sequences, load_mood_model
@@ -228,31 +229,50 @@ def active_model_or_explain() -> MoodModelVersion:
 
 
 def request_mood_refresh(*, listener_id: int) -> None:
-    """Queue one mood inference for the listener, however many plays arrive meanwhile.
+    """At most one mood inference per listener per ``MOOD_REFRESH_DEBOUNCE_SECONDS``, however
+    many plays arrive meanwhile.
 
-    The first request in a debounce window claims a cache key and queues a task delayed by
-    the window; later requests in that window find the key and add nothing. The task runs
-    after the burst of plays, so it sees all of them.
+    The first request in a window claims a cache key (``add`` is atomic: concurrent requests
+    agree on one winner); the others add nothing.
+
+    - With a broker, the winner queues the task delayed by the window, so it runs after the
+      burst and sees all of it. The task releases the claim as it starts: plays arriving
+      during or after the inference claim the next window, and none is left unseen.
+    - Without a broker, tasks run in-process and a countdown is ignored, so a delayed task
+      would run at once, on every batch. There the claim is the window itself: the winner's
+      inference runs at once, and the claim, never released, expires with the window. Plays
+      later in the window count at the next refresh (the first batch after the window, the
+      periodic batch, or a request finding the snapshot stale).
     """
     from recommender.tasks import infer_listener_mood
 
     debounce = settings.MOOD_REFRESH_DEBOUNCE_SECONDS
-    if not cache.add(_refresh_key(listener_id), True, timeout=debounce + 60):
+    if tasks_run_in_process():
+        if cache.add(_window_key(listener_id), True, timeout=debounce):
+            transaction.on_commit(lambda: infer_listener_mood.delay(listener_id))
         return
-    transaction.on_commit(
-        lambda: infer_listener_mood.apply_async((listener_id,), countdown=debounce)
-    )
+    if cache.add(_queued_key(listener_id), True, timeout=debounce + 60):
+        transaction.on_commit(
+            lambda: infer_listener_mood.apply_async((listener_id,), countdown=debounce)
+        )
 
 
 def refresh_listener_mood(*, listener: User) -> MoodSnapshot | None:
-    """Infer the listener's mood now; None while no model is active."""
-    cache.delete(_refresh_key(listener.pk))
+    """Infer the listener's mood now; None while no model is active.
+
+    A queued refresh's claim is released first (see ``request_mood_refresh``).
+    """
+    cache.delete(_queued_key(listener.pk))
     snapshots = infer_listener_moods(listeners=[listener])
     return snapshots[0] if snapshots else None
 
 
-def _refresh_key(listener_id: int) -> str:
+def _queued_key(listener_id: int) -> str:
     return f"mood-refresh-queued:{listener_id}"
+
+
+def _window_key(listener_id: int) -> str:
+    return f"mood-refreshed-in-window:{listener_id}"
 
 
 def declare_mood(*, listener: User, label: str) -> ListenerMoodState:

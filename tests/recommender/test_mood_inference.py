@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from django.urls import reverse
@@ -233,6 +234,37 @@ def test_plays_that_came_from_recommendations_do_not_steer_the_mood(
     listed = listener_client.get(reverse("plays"), {"chosen_by_user": "false"}).json()
     assert listed["count"] == 5
     assert all(play["chosen_by_user"] is False for play in listed["results"])
+
+
+def post_one_play(client, track, *, captured_callbacks) -> None:
+    with captured_callbacks(execute=True):
+        response = client.post(
+            reverse("plays"),
+            {"plays": [{"track": track.pk, "played_at": timezone.now().isoformat()}]},
+            format="json",
+        )
+    assert response.json()["accepted"] == 1, response.json()
+
+
+def test_without_a_broker_a_burst_of_plays_refreshes_the_mood_once(
+    listener, listener_client, mood_catalogue, django_capture_on_commit_callbacks
+):
+    for track in mood_catalogue["Q2"][:3]:
+        post_one_play(listener_client, track, captured_callbacks=django_capture_on_commit_callbacks)
+
+    assert MoodSnapshot.objects.filter(listener=listener).count() == 1
+
+
+def test_without_a_broker_the_next_window_refreshes_again(
+    listener, listener_client, mood_catalogue, django_capture_on_commit_callbacks, settings
+):
+    settings.MOOD_REFRESH_DEBOUNCE_SECONDS = 1
+    first, second = mood_catalogue["Q2"][:2]
+    post_one_play(listener_client, first, captured_callbacks=django_capture_on_commit_callbacks)
+    time.sleep(1.1)
+    post_one_play(listener_client, second, captured_callbacks=django_capture_on_commit_callbacks)
+
+    assert MoodSnapshot.objects.filter(listener=listener).count() == 2
 
 
 def test_my_mood_without_an_active_model_says_so_and_what_to_do(listener, listener_client):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import numpy as np
 import pytest
@@ -57,6 +58,33 @@ def test_activation_retags_the_catalogue_and_plays_refresh_the_mood_on_the_worke
     snapshot = MoodSnapshot.objects.get(listener=listener)
     assert snapshot.basis == MoodBasis.INFERRED
     assert snapshot.label == "Q3"
+
+
+def test_a_burst_of_plays_refreshes_the_mood_once_on_the_worker(
+    celery_worker, trained_mood_model, settings
+):
+    settings.MOOD_REFRESH_DEBOUNCE_SECONDS = 2
+    tracks = [analysed_track(features_of("Q2", seed=i), artist=f"Q2 artist {i}") for i in range(3)]
+    with transaction.atomic():
+        activate_model_version(version=register_model_version(model=trained_mood_model))
+    listener = ListenerFactory()
+    client = client_for(listener)
+    now = timezone.now().replace(microsecond=0)
+    for minutes_ago, track in enumerate(tracks):
+        played_at = (now - dt.timedelta(minutes=minutes_ago)).isoformat()
+        body = {"plays": [{"track": track.pk, "played_at": played_at}]}
+        assert client.post("/api/v1/plays/", body, format="json").json()["accepted"] == 1
+
+    wait_for(
+        lambda: MoodSnapshot.objects.filter(listener=listener).exists(),
+        timeout=60,
+        what="the debounced mood refresh on the inference queue",
+    )
+    # A second refresh, had the burst queued one, would have run by now.
+    time.sleep(settings.MOOD_REFRESH_DEBOUNCE_SECONDS + 2)
+    snapshot = MoodSnapshot.objects.get(listener=listener)
+    assert snapshot.label == "Q2"
+    assert sorted(track["track_id"] for track in snapshot.tracks) == [t.pk for t in tracks]
 
 
 def test_a_training_run_on_the_worker_promotes_its_model(celery_worker, settings):
