@@ -56,6 +56,23 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_crontab(name: str, default: str) -> crontab:
+    """A five-field cron expression (minute hour day-of-month month day-of-week) as a schedule.
+
+    ``crontab()`` takes its fields in another order (minute, hour, day_of_week, ...), so the
+    string goes through ``crontab.from_string``, which knows the cron order.
+    """
+    raw = os.environ.get(name) or default
+    try:
+        # from_string splits on single spaces; any run of whitespace separates cron fields.
+        return crontab.from_string(" ".join(raw.split()))
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a cron expression: {error}. Give five fields, "
+            "minute hour day-of-month month day-of-week, e.g. '0 4 * * 1' (Mondays 04:00)"
+        ) from error
+
+
 # --- Core -----------------------------------------------------------------------------------
 
 DJANGO_ENV = env_str("DJANGO_ENV", "development")
@@ -273,8 +290,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "retrain-mood-model": {
         "task": "emotion.tasks.retrain_mood_model_on_schedule",
-        # Five crontab fields: minute hour day-of-month month day-of-week (Mondays 04:00).
-        "schedule": crontab(*env_str("MOOD_MODEL_RETRAIN_CRON", "0 4 * * 1").split()),
+        "schedule": env_crontab("MOOD_MODEL_RETRAIN_CRON", "0 4 * * 1"),
     },
 }
 

@@ -86,3 +86,9 @@ def test_production_refuses_insecure_defaults():
 def test_production_starts_with_the_example_environment():
     result = _django_check(_env_example())
     assert result.returncode == 0, result.stderr
+
+
+def test_an_invalid_retraining_cron_stops_start_up():
+    result = _django_check({"MOOD_MODEL_RETRAIN_CRON": "0 4 * *"})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: MOOD_MODEL_RETRAIN_CRON='0 4 * *'" in result.stderr
