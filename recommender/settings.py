@@ -85,6 +85,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if IS_PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data")))
+# The SQLite file, audio, static files and beat's state go here by default. Beat's shelve does
+# not create its folder, so the folder is made here, where the path is decided.
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -279,6 +282,9 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# beat's state (when each entry last ran) lives in the data folder, not in whatever directory
+# beat was started from; its shelve files are celerybeat-schedule plus a backend's suffixes.
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-audio-analyses": {
         "task": "emotion.tasks.requeue_stalled_analyses",
