@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +13,7 @@ from catalogue.models import Track
 from catalogue.selectors import search_tracks
 from catalogue.services import create_track, set_track_audio
 from common.pagination import StandardPagination
+from common.parsers import DepthLimitedJSONParser
 
 
 class TrackOutputSerializer(serializers.ModelSerializer):
@@ -41,7 +42,7 @@ class TrackOutputSerializer(serializers.ModelSerializer):
 class TrackListCreateApi(APIView):
     """Any listener can browse and search the catalogue; only staff add tracks."""
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [DepthLimitedJSONParser, MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=500)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.status import HTTP_202_ACCEPTED, HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from rest_framework.views import APIView
 
+from common.ids import DatabaseIdField
 from common.pagination import StandardPagination
 from listening.matching import NAME_MAX_LENGTH, TrackMetadata
 from listening.models import ImportFormat
@@ -30,8 +31,7 @@ from listening.validation import played_at_problem
 
 
 class PlayInputSerializer(serializers.Serializer):
-    track = serializers.IntegerField(
-        min_value=1,
+    track = DatabaseIdField(
         required=False,
         help_text="catalogue id of the track; or leave it out and describe the track",
     )
