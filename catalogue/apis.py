@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from catalogue.models import Track
 from catalogue.selectors import search_tracks
 from catalogue.services import create_track, set_track_audio
-from common.pagination import StandardPagination
+from common.pagination import StandardPagination, get_paginated_response
 from common.parsers import DepthLimitedJSONParser
 
 
@@ -43,6 +43,7 @@ class TrackListCreateApi(APIView):
     """Any listener can browse and search the catalogue; only staff add tracks."""
 
     parser_classes = [DepthLimitedJSONParser, MultiPartParser, FormParser]
+    pagination_class = StandardPagination
 
     class InputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=500)
@@ -61,10 +62,13 @@ class TrackListCreateApi(APIView):
         responses=TrackOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        tracks = search_tracks(query=request.query_params.get("q", ""))
-        paginator = StandardPagination()
-        page = paginator.paginate_queryset(tracks, request, view=self)
-        return paginator.get_paginated_response(TrackOutputSerializer(page, many=True).data)
+        return get_paginated_response(
+            pagination_class=self.pagination_class,
+            serializer_class=TrackOutputSerializer,
+            queryset=search_tracks(query=request.query_params.get("q", "")),
+            request=request,
+            view=self,
+        )
 
     @extend_schema(request=InputSerializer, responses={201: TrackOutputSerializer})
     def post(self, request: Request) -> Response:
