@@ -34,9 +34,10 @@ def error_json_response(
 ) -> JsonResponse:
     """For code that runs outside DRF (middleware, plain Django views).
 
-    With the request's ``path``, the body takes the error shape of the API that path belongs
-    to: ``ERROR_BODIES_BY_PATH_PREFIX`` names a builder per path prefix (the ListenBrainz
-    endpoints answer in ListenBrainz's shape); any other path gets this service's format.
+    With the request's ``path`` (its ``path_info``, without a script prefix), the body takes
+    the error shape of the API that path belongs to: ``ERROR_BODIES_BY_PATH_PREFIX`` names a
+    builder per path prefix (the ListenBrainz endpoints answer in ListenBrainz's shape); any
+    other path gets this service's format.
     """
     build_body = error_body
     for prefix, builder in settings.ERROR_BODIES_BY_PATH_PREFIX.items():

@@ -67,7 +67,7 @@ class RefuseNulCharactersMiddleware:
                 status_code=400,
                 code="invalid",
                 message=f"{where} contains a NUL character (U+0000), which is not allowed.",
-                path=request.path,
+                path=request.path_info,
             )
         return self.get_response(request)
 

@@ -26,7 +26,9 @@ def endpoint_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method in ("GET", "HEAD"):
             return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
         message = f"There is no endpoint at {path}; send the request to {path}/ instead."
-    return error_json_response(status_code=404, code="not_found", message=message, path=path)
+    return error_json_response(
+        status_code=404, code="not_found", message=message, path=request.path_info
+    )
 
 
 def _is_endpoint(path: str) -> bool:
