@@ -37,7 +37,8 @@ def test_recommendations_feedback_and_moods_answer_as_documented(
     assert_matches_documented_response(moods, path="/api/v1/me/mood", method="get")
 
 
-def test_a_mood_page_without_a_current_mood_is_as_documented(listener_client):
+def test_a_cold_start_mood_page_is_as_documented(listener_client, active_model):
     moods = listener_client.get("/api/v1/me/mood")
     assert moods.status_code == 200
+    assert moods.json()["current"]["basis"] == "spread"
     assert_matches_documented_response(moods, path="/api/v1/me/mood", method="get")
