@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 def warm_up_feature_extraction(**kwargs) -> None:
     """Pay the one-off costs (numba compilation, lazy imports) when a worker process starts,
     not on the first listener's track."""
-    seconds = warm_up()
+    seconds = warm_up(feature_set_version=settings.AUDIO_FEATURE_SET)
     logger.info("feature extraction warmed up", extra={"seconds": round(seconds, 3)})
 
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalogue.services import set_track_audio
-from emotion.features import FEATURE_SET_VERSION, N_FEATURES
+from emotion.features import DEFAULT_FEATURE_SET_VERSION, feature_set
 from emotion.models import AnalysisStatus, TrackAnalysis
 from emotion.services.analysis import (
     analyse_track,
@@ -44,9 +44,9 @@ def test_uploading_audio_queues_an_analysis_that_stores_the_sequence(
 
     analysis = TrackAnalysis.objects.get(track=track)
     assert analysis.status == AnalysisStatus.DONE, analysis.failure_reason
-    assert analysis.feature_set_version == FEATURE_SET_VERSION
+    assert analysis.feature_set_version == DEFAULT_FEATURE_SET_VERSION
     matrix = analysis.feature_matrix()
-    assert matrix.shape == (analysis.n_segments, N_FEATURES)
+    assert matrix.shape == (analysis.n_segments, feature_set(DEFAULT_FEATURE_SET_VERSION).dims)
     assert matrix.dtype == np.float32
     assert analysis.n_segments == 2
     assert analysis.audio_seconds == pytest.approx(7.0, abs=0.05)
@@ -158,7 +158,7 @@ def test_a_feature_version_change_triggers_re_extraction(django_capture_on_commi
         assert requeue_stalled_and_stale_analyses() == 1
     analysis = TrackAnalysis.objects.get(track=track)
     assert analysis.status == AnalysisStatus.DONE
-    assert analysis.feature_set_version == FEATURE_SET_VERSION
+    assert analysis.feature_set_version == DEFAULT_FEATURE_SET_VERSION
 
 
 def test_stalled_analyses_are_requeued(django_capture_on_commit_callbacks, settings):
