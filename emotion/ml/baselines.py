@@ -88,21 +88,14 @@ def fit_svm(
 ) -> PooledClassifier:
     """RBF SVM on standardised pooled features; C and gamma chosen by an inner artist-grouped
     CV on the training data only (so outer test folds are never used for tuning)."""
-    features = pool_sequences(sequences, pooling=pooling, columns=columns)
-    pipeline: Pipeline = make_pipeline(
+    pipeline = make_pipeline(
         StandardScaler(), SVC(kernel="rbf", class_weight="balanced", random_state=seed)
     )
-    search = GridSearchCV(
-        pipeline,
-        param_grid={"svc__C": [0.3, 1.0, 3.0, 10.0], "svc__gamma": ["scale", 0.003, 0.01]},
-        scoring="f1_macro",
-        cv=StratifiedGroupKFold(n_splits=inner_folds, shuffle=True, random_state=seed),
-        n_jobs=1,
-    )
-    search.fit(features, np.asarray(labels), groups=np.asarray(groups))
-    return PooledClassifier(
-        search.best_estimator_, labels=sorted(set(labels)), pooling=pooling, columns=columns
-    )
+    grid = {"svc__C": [0.3, 1.0, 3.0, 10.0], "svc__gamma": ["scale", 0.003, 0.01]}
+    return _grid_searched(
+        pipeline, grid, sequences, labels, groups,
+        seed=seed, pooling=pooling, inner_folds=inner_folds, columns=columns,
+    )  # fmt: skip
 
 
 def fit_logistic_regression(
@@ -117,13 +110,35 @@ def fit_logistic_regression(
 ) -> PooledClassifier:
     """L2 logistic regression on standardised pooled features, C by an inner artist-grouped
     CV on the training data only: how pretrained embeddings are usually evaluated."""
+    pipeline = make_pipeline(
+        StandardScaler(),
+        LogisticRegression(class_weight="balanced", max_iter=5000, random_state=seed),
+    )
+    grid = {"logisticregression__C": [0.001, 0.003, 0.01, 0.03, 0.1]}
+    return _grid_searched(
+        pipeline, grid, sequences, labels, groups,
+        seed=seed, pooling=pooling, inner_folds=inner_folds, columns=columns,
+    )  # fmt: skip
+
+
+def _grid_searched(
+    pipeline: Pipeline,
+    grid: dict,
+    sequences: Sequence[np.ndarray],
+    labels: Sequence[str],
+    groups: Sequence[str],
+    *,
+    seed: int,
+    pooling: str,
+    inner_folds: int,
+    columns: Sequence[int] | None,
+) -> PooledClassifier:
+    """The pipeline with the grid's best macro-F1 in an inner artist-grouped CV on the
+    training data only (so outer test folds are never used for tuning), refitted on it all."""
     features = pool_sequences(sequences, pooling=pooling, columns=columns)
     search = GridSearchCV(
-        make_pipeline(
-            StandardScaler(),
-            LogisticRegression(class_weight="balanced", max_iter=5000, random_state=seed),
-        ),
-        param_grid={"logisticregression__C": [0.001, 0.003, 0.01, 0.03, 0.1]},
+        pipeline,
+        param_grid=grid,
         scoring="f1_macro",
         cv=StratifiedGroupKFold(n_splits=inner_folds, shuffle=True, random_state=seed),
         n_jobs=1,

@@ -15,9 +15,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from emotion.management.commands._mood_model_options import add_dataset_arguments, load_dataset
+from emotion.management.commands._mood_model_options import (
+    add_architecture_argument,
+    add_dataset_arguments,
+    load_dataset,
+)
 from emotion.ml.evaluation import cross_validate, standard_candidates
-from emotion.ml.presets import DEFAULT_PRESET, PRESET_CHOICES
 
 
 class Command(BaseCommand):
@@ -27,14 +30,7 @@ class Command(BaseCommand):
         add_dataset_arguments(parser)
         parser.add_argument("--folds", type=int, default=10)
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument(
-            "--architecture",
-            "--preset",
-            dest="preset",
-            choices=PRESET_CHOICES,
-            default="default",
-            help=f"architecture preset (default: {DEFAULT_PRESET}, the best in CV)",
-        )
+        add_architecture_argument(parser)
         parser.add_argument(
             "--max-epochs",
             type=int,

@@ -13,9 +13,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from emotion.management.commands._mood_model_options import add_dataset_arguments, load_dataset
+from emotion.management.commands._mood_model_options import (
+    add_architecture_argument,
+    add_dataset_arguments,
+    load_dataset,
+)
 from emotion.ml import save_artifact, train_on_dataset
-from emotion.ml.presets import DEFAULT_PRESET, PRESET_CHOICES, resolve_config, total_max_epochs
+from emotion.ml.presets import resolve_config, total_max_epochs
 
 
 class Command(BaseCommand):
@@ -24,14 +28,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         add_dataset_arguments(parser)
         parser.add_argument("--output", type=Path, default=None, metavar="FILE")
-        parser.add_argument(
-            "--architecture",
-            "--preset",
-            dest="preset",
-            choices=PRESET_CHOICES,
-            default="default",
-            help=f"architecture preset (default: {DEFAULT_PRESET}, the best in CV)",
-        )
+        add_architecture_argument(parser)
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, dataset, label_column, output, preset, seed, **options) -> None:

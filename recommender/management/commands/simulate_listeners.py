@@ -18,10 +18,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from emotion.management.commands._mood_model_options import add_dataset_arguments, load_dataset
+from emotion.management.commands._mood_model_options import (
+    add_architecture_argument,
+    add_dataset_arguments,
+    load_dataset,
+)
 from emotion.ml import ArtifactError, load_artifact, train_on_dataset
 from emotion.ml.evaluation import stable_artist_holdout
-from emotion.ml.presets import DEFAULT_PRESET, PRESET_CHOICES
 from emotion.selectors import current_feature_set_version
 from recommender.simulation import SimulationConfig, run_simulation
 
@@ -39,14 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--weeks", type=int, required=True)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--json", type=Path, default=None, metavar="OUT")
-        parser.add_argument(
-            "--architecture",
-            "--preset",
-            dest="preset",
-            choices=PRESET_CHOICES,
-            default="default",
-            help=f"architecture preset to train without --model (default: {DEFAULT_PRESET})",
-        )
+        add_architecture_argument(parser, help_text="architecture to train without --model")
         parser.add_argument(
             "--noise",
             type=float,

@@ -41,17 +41,23 @@ def data():
     return combined_sequences()
 
 
-@pytest.mark.parametrize("preset", ["pooled-embeddings", "lstm-embeddings", "ensemble"])
-def test_every_architecture_survives_its_artifact_with_identical_predictions(data, preset):
-    sequences, labels, groups = data
-    model = train_mood_model(
+def quick_model(preset, training_data, *, feature_set_version=LLD_MUSICNN_FEATURE_SET_VERSION):
+    sequences, labels, groups = training_data
+    config = resolve_config(preset) if isinstance(preset, str) else preset
+    return train_mood_model(
         sequences,
         labels,
         groups,
-        preset=resolve_config(preset).with_overrides(**QUICK),
+        preset=config.with_overrides(**QUICK),
         seed=0,
-        feature_set_version=LLD_MUSICNN_FEATURE_SET_VERSION,
+        feature_set_version=feature_set_version,
     )
+
+
+@pytest.mark.parametrize("preset", ["pooled-embeddings", "lstm-embeddings", "ensemble"])
+def test_every_architecture_survives_its_artifact_with_identical_predictions(data, preset):
+    sequences = data[0]
+    model = quick_model(preset, data)
     loaded = load_artifact(
         artifact_to_bytes(model), expected_feature_set_version=LLD_MUSICNN_FEATURE_SET_VERSION
     )
@@ -64,15 +70,8 @@ def test_every_architecture_survives_its_artifact_with_identical_predictions(dat
 
 
 def test_a_model_reads_only_its_blocks(data):
-    sequences, labels, groups = data
-    model = train_mood_model(
-        sequences,
-        labels,
-        groups,
-        preset=PRESETS["pooled-embeddings"].with_overrides(**QUICK),
-        seed=0,
-        feature_set_version=LLD_MUSICNN_FEATURE_SET_VERSION,
-    )
+    sequences = data[0]
+    model = quick_model("pooled-embeddings", data)
     assert model.input_columns == COMBINED.columns(model.input_blocks)
     assert model.n_features == 500
     scrambled = [s.copy() for s in sequences]
@@ -82,15 +81,8 @@ def test_a_model_reads_only_its_blocks(data):
 
 
 def test_a_seed_lld_model_serves_on_combined_analyses_unchanged():
-    lld_sequences, labels, groups = make_synthetic(6)
-    model = train_mood_model(
-        lld_sequences,
-        labels,
-        groups,
-        preset=TINY_CONFIG.with_overrides(max_epochs=3),
-        seed=0,
-        feature_set_version=LLD_FEATURE_SET_VERSION,
-    )
+    lld_sequences = make_synthetic(6)[0]
+    model = quick_model(TINY_CONFIG, make_synthetic(6), feature_set_version=LLD_FEATURE_SET_VERSION)
     data = artifact_to_bytes(model)
     on_llds = load_artifact(data, expected_feature_set_version=LLD_FEATURE_SET_VERSION)
     on_combined = load_artifact(data, expected_feature_set_version=LLD_MUSICNN_FEATURE_SET_VERSION)
@@ -103,15 +95,7 @@ def test_a_seed_lld_model_serves_on_combined_analyses_unchanged():
 
 
 def test_an_embedding_model_is_refused_on_lld_only_analyses(data):
-    sequences, labels, groups = data
-    model = train_mood_model(
-        sequences,
-        labels,
-        groups,
-        preset=PRESETS["pooled-embeddings"].with_overrides(**QUICK),
-        seed=0,
-        feature_set_version=LLD_MUSICNN_FEATURE_SET_VERSION,
-    )
+    model = quick_model("pooled-embeddings", data)
     with pytest.raises(ArtifactMismatchError, match=r"lld50-musicnn-v1.*lld50-v1.*lack.*msd_tags"):
         load_artifact(
             artifact_to_bytes(model), expected_feature_set_version=LLD_FEATURE_SET_VERSION
@@ -139,15 +123,8 @@ def _as_format_version_1(artifact: bytes) -> bytes:
 
 
 def test_artifacts_from_before_the_registry_still_load_and_serve():
-    sequences, labels, groups = make_synthetic(6)
-    model = train_mood_model(
-        sequences,
-        labels,
-        groups,
-        preset=TINY_CONFIG.with_overrides(max_epochs=3),
-        seed=0,
-        feature_set_version=LLD_FEATURE_SET_VERSION,
-    )
+    sequences = make_synthetic(6)[0]
+    model = quick_model(TINY_CONFIG, make_synthetic(6), feature_set_version=LLD_FEATURE_SET_VERSION)
     old = load_artifact(
         _as_format_version_1(artifact_to_bytes(model)),
         expected_feature_set_version=LLD_FEATURE_SET_VERSION,
@@ -155,7 +132,7 @@ def test_artifacts_from_before_the_registry_still_load_and_serve():
     assert isinstance(old, TrainedMoodModel)
     assert (old.architecture, old.input_blocks) == ("lstm_attention", ("lld",))
     np.testing.assert_array_equal(old.predict_proba(sequences), model.predict_proba(sequences))
-    assert config_from_dict(old.training_config) == TINY_CONFIG.with_overrides(max_epochs=3)
+    assert config_from_dict(old.training_config) == TINY_CONFIG.with_overrides(**QUICK)
 
 
 def test_every_preset_names_a_registered_architecture_and_round_trips_its_config():
