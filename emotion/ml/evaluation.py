@@ -122,19 +122,24 @@ def standard_candidates(
     if feature_set.has_embeddings:
         candidates += [
             candidate(
-                "ensemble of the two below (preset 'ensemble')",
-                PRESETS["ensemble"],
-                "probabilities of both averaged",
-            ),
-            candidate(
                 "pooled head on embeddings (preset 'pooled-embeddings')",
                 PRESETS["pooled-embeddings"],
                 "mean+std of MSD+MTT tags and penultimate, logistic regression in torch",
             ),
             candidate(
+                "pooled MLP on embeddings (preset 'pooled-mlp')",
+                PRESETS["pooled-mlp"],
+                "the same statistics, one hidden layer of 64",
+            ),
+            candidate(
+                "ensemble of the two pooled heads (preset 'ensemble')",
+                PRESETS["ensemble"],
+                "probabilities of both averaged",
+            ),
+            candidate(
                 "LSTM + attention on LLD + embeddings (preset 'lstm-embeddings')",
                 PRESETS["lstm-embeddings"],
-                "the seed's network on the 550-dim combined sequence",
+                "1-layer LSTM + attention on the 550-dim combined sequence",
             ),
             _sklearn_candidate(
                 "logistic regression (sklearn) on embeddings mean+std",
@@ -184,7 +189,8 @@ def standard_candidates(
         ),
     ]
     default = resolve_config(default_preset)
-    if default.preset not in {"ensemble", "pooled-embeddings", "lstm-embeddings", "seed-lstm"}:
+    listed = {"ensemble", "pooled-embeddings", "pooled-mlp", "lstm-embeddings", "seed-lstm"}
+    if default.preset not in listed:
         candidates.insert(0, candidate(f"preset {default.preset!r}", default, "requested"))
     return candidates
 
