@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 from catalogue.models import Track
 from catalogue.selectors import search_tracks
 from catalogue.services import create_track, set_track_audio
-from common.pagination import StandardPagination
+from common.pagination import StandardPagination, get_paginated_response
+from common.parsers import DepthLimitedJSONParser
 
 
 class TrackOutputSerializer(serializers.ModelSerializer):
@@ -41,7 +42,8 @@ class TrackOutputSerializer(serializers.ModelSerializer):
 class TrackListCreateApi(APIView):
     """Any listener can browse and search the catalogue; only staff add tracks."""
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [DepthLimitedJSONParser, MultiPartParser, FormParser]
+    pagination_class = StandardPagination
 
     class InputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=500)
@@ -60,10 +62,13 @@ class TrackListCreateApi(APIView):
         responses=TrackOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        tracks = search_tracks(query=request.query_params.get("q", ""))
-        paginator = StandardPagination()
-        page = paginator.paginate_queryset(tracks, request, view=self)
-        return paginator.get_paginated_response(TrackOutputSerializer(page, many=True).data)
+        return get_paginated_response(
+            pagination_class=self.pagination_class,
+            serializer_class=TrackOutputSerializer,
+            queryset=search_tracks(query=request.query_params.get("q", "")),
+            request=request,
+            view=self,
+        )
 
     @extend_schema(request=InputSerializer, responses={201: TrackOutputSerializer})
     def post(self, request: Request) -> Response:

@@ -4,6 +4,6 @@ from catalogue.apis import TrackAudioApi, TrackDetailApi, TrackListCreateApi
 
 urlpatterns = [
     path("tracks/", TrackListCreateApi.as_view(), name="track-list"),
-    path("tracks/<int:track_id>/", TrackDetailApi.as_view(), name="track-detail"),
-    path("tracks/<int:track_id>/audio/", TrackAudioApi.as_view(), name="track-audio"),
+    path("tracks/<id:track_id>/", TrackDetailApi.as_view(), name="track-detail"),
+    path("tracks/<id:track_id>/audio/", TrackAudioApi.as_view(), name="track-audio"),
 ]

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.module_loading import import_string
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -27,10 +29,23 @@ def error_body(*, status_code: int, code: str, message: str, details: Any = None
     return {"error": body}
 
 
-def error_json_response(*, status_code: int, code: str, message: str) -> JsonResponse:
-    """For code that runs outside DRF (middleware, plain Django views)."""
+def error_json_response(
+    *, status_code: int, code: str, message: str, path: str = ""
+) -> JsonResponse:
+    """For code that runs outside DRF (middleware, plain Django views).
+
+    With the request's ``path`` (its ``path_info``, without a script prefix), the body takes
+    the error shape of the API that path belongs to: ``ERROR_BODIES_BY_PATH_PREFIX`` names a
+    builder per path prefix (the ListenBrainz endpoints answer in ListenBrainz's shape); any
+    other path gets this service's format.
+    """
+    build_body = error_body
+    for prefix, builder in settings.ERROR_BODIES_BY_PATH_PREFIX.items():
+        if path.startswith(prefix):
+            build_body = import_string(builder)
+            break
     return JsonResponse(
-        error_body(status_code=status_code, code=code, message=message), status=status_code
+        build_body(status_code=status_code, code=code, message=message), status=status_code
     )
 
 

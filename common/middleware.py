@@ -1,4 +1,4 @@
-"""Refuse oversized request bodies before anything reads them.
+"""Requests refused before any view sees them: oversized bodies, NUL characters.
 
 Django enforces DATA_UPLOAD_MAX_MEMORY_SIZE only when ``request.body`` is read, and DRF's
 parsers read the stream directly, so without this a huge JSON body would be parsed in full.
@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 from common.errors import error_json_response
+
+NUL = "\x00"
 
 
 class RequestBodyLimitMiddleware:
@@ -53,3 +55,40 @@ class RequestBodyLimitMiddleware:
                 ),
             )
         return self.get_response(request)
+
+
+class RefuseNulCharactersMiddleware:
+    """Refuse a NUL character (U+0000) in the path, a query parameter or a header: 400.
+
+    PostgreSQL text cannot hold NUL, so ``?q=%00`` reaching a query would fail there as a 500
+    (SQLite would search for it). Views read these values in many ways (filter serializers,
+    ``query_params``, authentication headers); checking once here covers them all. Request
+    bodies are checked where they are read: DRF's CharField refuses NUL, and so do the
+    ListenBrainz endpoints, by ListenBrainz's rule.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        where = self._where_nul_is(request)
+        if where is not None:
+            return error_json_response(
+                status_code=400,
+                code="invalid",
+                message=f"{where} contains a NUL character (U+0000), which is not allowed.",
+                path=request.path_info,
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _where_nul_is(request: HttpRequest) -> str | None:
+        if NUL in request.path:
+            return "The path"
+        for name, values in request.GET.lists():
+            if NUL in name or any(NUL in value for value in values):
+                return f"Query parameter {name.replace(NUL, '')!r}"
+        for key, value in request.META.items():
+            if key.startswith("HTTP_") and isinstance(value, str) and NUL in value:
+                return f"Header {key.removeprefix('HTTP_').replace('_', '-').title()!r}"
+        return None

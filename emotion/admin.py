@@ -142,7 +142,7 @@ class MoodModelVersionAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:pk>/confusion.png",
+                "<id:pk>/confusion.png",
                 self.admin_site.admin_view(self.confusion_png),
                 name="emotion_moodmodelversion_confusion",
             ),

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.status import HTTP_202_ACCEPTED, HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from rest_framework.views import APIView
 
-from common.pagination import StandardPagination
+from common.ids import DatabaseIdField
+from common.pagination import StandardPagination, get_paginated_response
 from listening.matching import NAME_MAX_LENGTH, TrackMetadata
 from listening.models import ImportFormat
 from listening.selectors import list_import_jobs, list_plays
@@ -30,8 +31,7 @@ from listening.validation import played_at_problem
 
 
 class PlayInputSerializer(serializers.Serializer):
-    track = serializers.IntegerField(
-        min_value=1,
+    track = DatabaseIdField(
         required=False,
         help_text="catalogue id of the track; or leave it out and describe the track",
     )
@@ -124,6 +124,8 @@ class PlayOutcomeSerializer(serializers.Serializer):
 
 
 class PlayListSubmitApi(APIView):
+    pagination_class = StandardPagination
+
     class BatchInputSerializer(serializers.Serializer):
         # Items are validated one by one below, so one bad item cannot sink the batch.
         plays = serializers.ListField(
@@ -164,10 +166,13 @@ class PlayListSubmitApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        plays = list_plays(listener=request.user, **filters.validated_data)
-        paginator = StandardPagination()
-        page = paginator.paginate_queryset(plays, request, view=self)
-        return paginator.get_paginated_response(PlayOutputSerializer(page, many=True).data)
+        return get_paginated_response(
+            pagination_class=self.pagination_class,
+            serializer_class=PlayOutputSerializer,
+            queryset=list_plays(listener=request.user, **filters.validated_data),
+            request=request,
+            view=self,
+        )
 
     @extend_schema(request=BatchInputSerializer, responses=BatchOutputSerializer)
     def post(self, request: Request) -> Response:
@@ -231,9 +236,9 @@ class ImportJobListCreateApi(APIView):
     """Upload a listening-history export; it is imported by a worker (poll the job)."""
 
     parser_classes = [MultiPartParser, FormParser]
+    pagination_class = StandardPagination
 
-    # Named apart from the other views' InputSerializer so the OpenAPI components differ.
-    class ImportUploadSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer):
         file = serializers.FileField(
             help_text="Spotify StreamingHistory*.json / Streaming_History_Audio_*.json, or a "
             "ListenBrainz export (JSON lines)"
@@ -246,15 +251,17 @@ class ImportJobListCreateApi(APIView):
 
     @extend_schema(responses=ImportJobOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        paginator = StandardPagination()
-        page = paginator.paginate_queryset(
-            list_import_jobs(listener=request.user), request, view=self
+        return get_paginated_response(
+            pagination_class=self.pagination_class,
+            serializer_class=ImportJobOutputSerializer,
+            queryset=list_import_jobs(listener=request.user),
+            request=request,
+            view=self,
         )
-        return paginator.get_paginated_response(ImportJobOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobOutputSerializer})
+    @extend_schema(request=InputSerializer, responses={202: ImportJobOutputSerializer})
     def post(self, request: Request) -> Response:
-        data = self.ImportUploadSerializer(data=request.data)
+        data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         chosen_format = data.validated_data["format"]
         try:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from common.parsers import parse_json
 from listening.matching import TrackMetadata
 from listening.models import ImportFormat
 from listening.validation import played_at_problem
@@ -95,7 +96,7 @@ def _decode(data: bytes) -> str:
 
 def _json_array(text: str, *, what: str) -> list[tuple[int, Any]]:
     try:
-        document = json.loads(text)
+        document = parse_json(text)
     except json.JSONDecodeError as error:
         raise ImportFileError(
             f"the file is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
@@ -111,7 +112,7 @@ def _json_lines(text: str) -> list[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            entries.append((number, json.loads(line)))
+            entries.append((number, parse_json(line)))
         except json.JSONDecodeError as error:
             raise ImportFileError(
                 f"line {number}: not valid JSON ({error.msg} at column {error.colno})"

@@ -16,7 +16,6 @@ is playing, not that it was listened to, and the client submits the listen when 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 import uuid
@@ -39,6 +38,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.parsers import parse_json
 from listening.importers import client_from_listenbrainz, metadata_from_listenbrainz
 from listening.services import PlayCandidate, record_plays
 from users.models import User
@@ -72,7 +72,9 @@ class ListenBrainzError(APIException):
         self.status_code = status_code
 
 
-def listenbrainz_error_body(*, status_code: int, message: str) -> dict:
+def listenbrainz_error_body(*, status_code: int, message: str, code: str = "") -> dict:
+    """An error as ListenBrainz writes it. ``code`` is this service's word for the error (see
+    ``common.errors.error_json_response``); ListenBrainz's shape has no place for it."""
     return {"code": status_code, "error": message}
 
 
@@ -96,11 +98,8 @@ def listenbrainz_exception_handler(exc: Exception, context: dict) -> Response:
         status_code, message = 500, "Something went wrong. Please try again."
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
-    return Response(
-        listenbrainz_error_body(status_code=status_code, message=message),
-        status=status_code,
-        headers=headers,
-    )
+    body = listenbrainz_error_body(status_code=status_code, message=message)
+    return Response(body, status=status_code, headers=headers)
 
 
 def listener_for_token(key: str) -> User | None:
@@ -203,7 +202,7 @@ def parse_submission(raw: bytes) -> Submission:
     The body's total size was checked by the request-size guard before the view.
     """
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = parse_json(raw.decode("utf-8"))
     except ValueError as error:
         raise ListenBrainzError(f"Cannot parse JSON document: {error}") from error
     if not isinstance(data, dict):

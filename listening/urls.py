@@ -5,5 +5,5 @@ from listening.apis import ImportJobDetailApi, ImportJobListCreateApi, PlayListS
 urlpatterns = [
     path("plays/", PlayListSubmitApi.as_view(), name="plays"),
     path("imports/", ImportJobListCreateApi.as_view(), name="import-list"),
-    path("imports/<int:job_id>/", ImportJobDetailApi.as_view(), name="import-detail"),
+    path("imports/<id:job_id>/", ImportJobDetailApi.as_view(), name="import-detail"),
 ]

@@ -7,11 +7,11 @@ from recommender.apis import MyMoodApi, RecommendationFeedbackApi, Recommendatio
 urlpatterns = [
     path("recommendations/", RecommendationListApi.as_view(), name="recommendations"),
     path(
-        "recommendations/<int:recommendation_id>/feedback",
+        "recommendations/<id:recommendation_id>/feedback",
         RecommendationFeedbackApi.as_view(),
         name="recommendation-feedback",
     ),
-    path("recommendations/<int:recommendation_id>/feedback/", RecommendationFeedbackApi.as_view()),
+    path("recommendations/<id:recommendation_id>/feedback/", RecommendationFeedbackApi.as_view()),
     path("me/mood", MyMoodApi.as_view(), name="my-mood"),
     path("me/mood/", MyMoodApi.as_view()),
 ]

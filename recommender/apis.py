@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.pagination import StandardPagination
+from common.pagination import StandardPagination, get_paginated_response
 from emotion.selectors import active_model_version
 from recommender.models import Feedback
 from recommender.selectors import listener_recommendation, snapshot_history
@@ -175,11 +175,28 @@ class RecommendationFeedbackApi(APIView):
         )
 
 
+class MoodHistoryPagination(StandardPagination):
+    """A page of the mood history with the listener's current mood on top, as ``current``."""
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        page = super().get_paginated_response_schema(schema)
+        current = {"allOf": [schema["items"]], "nullable": True}
+        page["properties"] = {"current": current, **page["properties"]}
+        page["required"] = ["current", *page.get("required", [])]
+        return page
+
+
 class MyMoodApi(APIView):
     """The listener's current mood and its history, newest first (paginated)."""
 
+    pagination_class = MoodHistoryPagination
+
     class DeclareInputSerializer(serializers.Serializer):
         label = serializers.CharField(max_length=64)
+
+    class DeclareOutputSerializer(serializers.Serializer):
+        declared_label = serializers.CharField()
+        declared_at = serializers.DateTimeField()
 
     @extend_schema(responses=MoodSnapshotOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -187,10 +204,12 @@ class MyMoodApi(APIView):
             current = current_mood(listener=request.user)
         except NoActiveMoodModel as error:
             raise ServiceUnavailable(str(error)) from error
-        paginator = StandardPagination()
-        page = paginator.paginate_queryset(snapshot_history(listener=request.user), request, self)
-        response = paginator.get_paginated_response(
-            MoodSnapshotOutputSerializer(page, many=True).data
+        response = get_paginated_response(
+            pagination_class=self.pagination_class,
+            serializer_class=MoodSnapshotOutputSerializer,
+            queryset=snapshot_history(listener=request.user),
+            request=request,
+            view=self,
         )
         response.data = {
             "current": MoodSnapshotOutputSerializer(current).data if current else None,
@@ -200,6 +219,7 @@ class MyMoodApi(APIView):
 
     @extend_schema(
         request=DeclareInputSerializer,
+        responses=DeclareOutputSerializer,
         description="Declare a mood; it is used whenever recent plays say nothing.",
     )
     def put(self, request: Request) -> Response:
@@ -209,4 +229,4 @@ class MyMoodApi(APIView):
             state = declare_mood(listener=request.user, label=payload.validated_data["label"])
         except ValueError as error:
             raise exceptions.ValidationError({"label": [str(error)]}) from error
-        return Response({"declared_label": state.declared_label, "declared_at": state.declared_at})
+        return Response(self.DeclareOutputSerializer(state).data)

@@ -56,6 +56,23 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_crontab(name: str, default: str) -> crontab:
+    """A five-field cron expression (minute hour day-of-month month day-of-week) as a schedule.
+
+    ``crontab()`` takes its fields in another order (minute, hour, day_of_week, ...), so the
+    string goes through ``crontab.from_string``, which knows the cron order.
+    """
+    raw = os.environ.get(name) or default
+    try:
+        # from_string splits on single spaces; any run of whitespace separates cron fields.
+        return crontab.from_string(" ".join(raw.split()))
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a cron expression: {error}. Give five fields, "
+            "minute hour day-of-month month day-of-week, e.g. '0 4 * * 1' (Mondays 04:00)"
+        ) from error
+
+
 # --- Core -----------------------------------------------------------------------------------
 
 DJANGO_ENV = env_str("DJANGO_ENV", "development")
@@ -68,6 +85,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if IS_PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data")))
+# The SQLite file, audio, static files and beat's state go here by default. Beat's shelve does
+# not create its folder, so the folder is made here, where the path is decided.
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -79,6 +99,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI's scripts and styles, pinned and served from here (no CDN at /api/docs/).
+    "drf_spectacular_sidecar",
     "common",
     "users",
     "catalogue",
@@ -90,6 +112,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "common.middleware.RequestBodyLimitMiddleware",
+    "common.middleware.RefuseNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -218,6 +241,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies are read with a nesting-depth limit (common.parsers); forms as DRF does.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -228,10 +257,14 @@ REST_FRAMEWORK = {
         "anon": env_str("THROTTLE_ANON_RATE", "60/min"),
         "user": env_str("THROTTLE_USER_RATE", "600/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.errors.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+# Errors answered before any view runs (unknown paths, refused input) take the error shape of
+# the API the path belongs to: ListenBrainz's {"code", "error"} under /1/, ours elsewhere.
+ERROR_BODIES_BY_PATH_PREFIX = {"/1/": "listening.listenbrainz.listenbrainz_error_body"}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Emotion-aware music recommender API",
@@ -242,6 +275,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["common.openapi.document_each_route_once"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # <id:name> in URLs (common.ids): a database id, 1 to 2**63 - 1.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64", "minimum": 1}},
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -271,6 +310,9 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# beat's state (when each entry last ran) lives in the data folder, not in whatever directory
+# beat was started from; its shelve files are celerybeat-schedule plus a backend's suffixes.
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-audio-analyses": {
         "task": "emotion.tasks.requeue_stalled_analyses",
@@ -282,8 +324,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "retrain-mood-model": {
         "task": "emotion.tasks.retrain_mood_model_on_schedule",
-        # Five crontab fields: minute hour day-of-month month day-of-week (Mondays 04:00).
-        "schedule": crontab(*env_str("MOOD_MODEL_RETRAIN_CRON", "0 4 * * 1").split()),
+        "schedule": env_crontab("MOOD_MODEL_RETRAIN_CRON", "0 4 * * 1"),
     },
 }
 

@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path, reverse_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from common.views import endpoint_not_found
 from recommender.health import healthz
 
 api_v1 = [
@@ -20,7 +21,12 @@ urlpatterns = [
     path("1/", include("listening.listenbrainz_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Last: any other path under the REST API or the ListenBrainz API answers in its format.
+    re_path(r"^(?:api|1)/", endpoint_not_found, name="endpoint-not-found"),
 ]
+
+# The service has no web pages of its own; the admin's "View site" opens the API docs.
+admin.site.site_url = reverse_lazy("swagger-ui")
 
 if settings.DEBUG:
     from django.conf.urls.static import static

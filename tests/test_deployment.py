@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.worker_process import wait_for
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKER_DIR = REPO_ROOT / "docker"
 
@@ -86,3 +88,47 @@ def test_production_refuses_insecure_defaults():
 def test_production_starts_with_the_example_environment():
     result = _django_check(_env_example())
     assert result.returncode == 0, result.stderr
+
+
+def test_an_invalid_retraining_cron_stops_start_up():
+    result = _django_check({"MOOD_MODEL_RETRAIN_CRON": "0 4 * *"})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: MOOD_MODEL_RETRAIN_CRON='0 4 * *'" in result.stderr
+
+
+def test_celery_beat_keeps_its_state_in_the_data_folder(tmp_path):
+    data_dir = tmp_path / "data"  # not there yet: beat's folder is made for it
+    working_dir = tmp_path / "started-here"
+    working_dir.mkdir()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "recommender.settings",
+        "PYTHONPATH": str(REPO_ROOT),
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        # Beat only publishes when an entry is due; an in-memory broker keeps it self-contained.
+        "CELERY_BROKER_URL": "memory://",
+    }
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "recommender", "beat", "--loglevel", "INFO"],
+        cwd=working_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(
+            lambda: (
+                any(data_dir.glob("celerybeat-schedule*"))
+                or any(working_dir.iterdir())
+                or beat.poll() is not None
+            ),
+            timeout=120,
+            what="beat to write its schedule state",
+        )
+    finally:
+        beat.terminate()
+        output, _ = beat.communicate(timeout=30)
+
+    assert any(data_dir.glob("celerybeat-schedule*")), output.decode(errors="replace")
+    assert list(working_dir.iterdir()) == []

@@ -233,6 +233,12 @@ def good_spotify_entry(minute: int) -> dict:
             "line 2: track_metadata is missing",
         ),
         (as_json_lines(LISTENBRAINZ_LINES) + b"\xff\xfe", "listenbrainz", "not UTF-8"),
+        (b"[" * 100_000, "spotify", "the file is not valid JSON: nested deeper than 64 levels"),
+        (
+            as_json_lines(LISTENBRAINZ_LINES) + b"[" * 100_000,
+            "listenbrainz",
+            "line 3: not valid JSON (nested deeper than 64 levels",
+        ),
     ],
     ids=[
         "truncated-json",
@@ -244,6 +250,8 @@ def good_spotify_entry(minute: int) -> dict:
         "no-listened-at",
         "no-track-metadata",
         "not-utf-8",
+        "nested-too-deep",
+        "line-nested-too-deep",
     ],
 )
 def test_a_malformed_file_fails_with_a_reason_and_stores_nothing(

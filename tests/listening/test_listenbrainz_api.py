@@ -201,6 +201,34 @@ def test_a_body_that_is_not_json_is_a_400(lb_client, token):
     assert response.json()["error"].startswith("Cannot parse JSON document")
 
 
+def test_a_body_nested_too_deep_is_a_listenbrainz_400(lb_client, token):
+    response = submit(lb_client, token, "[" * 100_000)
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == {"code", "error"} and body["code"] == 400
+    assert body["error"].startswith("Cannot parse JSON document: nested deeper than 64 levels")
+    assert not Play.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/1/", "/1/submit-listens/", "/1/user/someone/listens"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_unknown_paths_are_answered_in_the_listenbrainz_shape(lb_client, path, method):
+    response = getattr(lb_client, method)(path)
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": 404,
+        "error": f"Not found: there is no endpoint or object at {path}.",
+    }
+
+
+def test_a_nul_character_in_the_token_parameter_is_a_listenbrainz_400(db, lb_client):
+    response = lb_client.get(VALIDATE, {"token": "abc\x00"})
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == {"code", "error"} and body["code"] == 400
+    assert "NUL character" in body["error"]
+
+
 def test_an_oversized_listen_is_refused(lb_client, token):
     document = {"listen_type": "single", "payload": [listen(title="x" * 11_000)]}
     response = submit(lb_client, token, document)

@@ -100,6 +100,18 @@ def test_malformed_items_get_reasons_and_good_items_are_kept(listener_client, li
     assert Play.objects.filter(listener=listener).count() == 2
 
 
+@pytest.mark.parametrize("track_id", [2**63, 2**64, 10**30])
+def test_a_track_id_beyond_the_databases_range_is_rejected(listener_client, tracks, track_id):
+    good = batch_of(tracks, 1)[0]
+    items = [{**good, "track": track_id}, good]
+    response = listener_client.post(URL, {"plays": items}, format="json")
+    assert response.status_code == 200
+    first, second = response.json()["results"]
+    assert first["status"] == "rejected"
+    assert "less than or equal to 9223372036854775807" in first["reason"]["track"][0]
+    assert second["status"] == "accepted"
+
+
 def test_more_than_1000_plays_is_a_clear_400(listener_client, listener, tracks):
     response = listener_client.post(URL, {"plays": batch_of(tracks, 1001)}, format="json")
     assert response.status_code == 400

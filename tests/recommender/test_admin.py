@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -32,3 +34,10 @@ def test_the_admin_shows_a_listeners_activity_and_the_acceptance_rate(
     assert b"1 accepted of 1 answered" in filtered.content
     for name in ("recommender_moodsnapshot_changelist", "listening_play_changelist"):
         assert admin_client.get(reverse(f"admin:{name}")).status_code == 200
+
+
+def test_the_admins_view_site_link_opens_the_api_docs(admin_client):
+    index = admin_client.get(reverse("admin:index"))
+    links = re.findall(r'<a href="([^"]*)">View site</a>', index.content.decode())
+    assert links == [reverse("swagger-ui")]
+    assert admin_client.get(links[0]).status_code == 200
