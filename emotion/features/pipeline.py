@@ -22,7 +22,7 @@ from .errors import EmbeddingError, SilentAudioError
 from .feature_sets import DEFAULT_FEATURE_SET_VERSION, feature_set
 from .lld import extract_lld_sequence
 from .musicnn.embedding import embed_segments
-from .segments import plan_segments
+from .segments import SegmentLayout, plan_segments
 
 _SILENT_PEAK = 10.0 ** (SILENCE_DBFS / 20.0)
 _WARM_UP_SECONDS = 4.0
@@ -69,7 +69,7 @@ def analyse_audio(
     )
 
 
-def _embeddings(samples: np.ndarray, layout) -> np.ndarray:
+def _embeddings(samples: np.ndarray, layout: SegmentLayout) -> np.ndarray:
     try:
         embeddings = embed_segments(samples, layout, SAMPLE_RATE)
     except Exception as error:  # noqa: BLE001 - any failure of the step is the track's outcome

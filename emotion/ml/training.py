@@ -140,11 +140,6 @@ class EnsembleConfig:
         ):
             raise ValueError("ensemble weights: one non-negative weight per member")
 
-    @property
-    def input_blocks(self) -> tuple[str, ...]:
-        """Every block some member reads, in first-use order."""
-        return tuple(dict.fromkeys(b for member in self.members for b in member.input_blocks))
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "architecture": self.architecture,
