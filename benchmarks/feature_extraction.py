@@ -1,15 +1,19 @@
-"""Benchmark LLD extraction (decode included) on real clips, on one core.
+"""Benchmark feature extraction (decode included) on real clips, on one core.
 
 Usage, from the repository root::
 
     python -m benchmarks.feature_extraction [--dataset PATH] [--limit N] [--json OUT]
+        [--feature-set lld50-v1 --feature-set lld50-musicnn-v1]
 
-Speed is seconds of audio per CPU-second (``time.process_time`` around each
-``analyse_audio`` call, so decode is included and other load on the machine does not
-count). Thread pools are pinned to one thread *before* numpy/librosa are imported, because
-BLAS/OpenMP read these variables only at start-up. The first-call cost (``warm_up()`` in
-this fresh process: lazy imports, numba, FFT plans) is measured and reported separately and
-excluded from the speed figures, as a worker pays it once at start-up.
+Every feature set (by default the seed's LLDs alone and LLDs + musicnn embeddings) is
+measured in a fresh process of its own, so each peak RSS is that of a worker extracting only
+that set, and the figures are printed side by side. Speed is seconds of audio per
+CPU-second (``time.process_time`` around each ``analyse_audio`` call, so decode is included
+and other load on the machine does not count). Thread pools (BLAS, OpenMP, numba, torch) are
+pinned to one thread *before* numpy/librosa/torch are imported, because they read these
+variables only at start-up. The first-call cost (``warm_up()`` in the fresh process: lazy
+imports, numba, FFT plans, loading the musicnn weights) is measured and reported separately
+and excluded from the speed figures, as a worker pays it once at start-up.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ import argparse  # noqa: E402
 import csv  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -40,23 +46,50 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATASET = REPO_ROOT / ".." / "shared" / "datasets" / "4q"
 
 
+DEFAULT_FEATURE_SETS = ("lld50-v1", "lld50-musicnn-v1")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    clips = _clips(args.dataset, args.limit)
-    if not clips:
+    if not _clips(args.dataset, args.limit):
         print(f"no clips found under {args.dataset}", file=sys.stderr)
         return 1
+    if args.in_process:
+        return _measure(args)
 
+    reports, status = [], 0
+    for feature_set_version in args.feature_set or DEFAULT_FEATURE_SETS:
+        with tempfile.TemporaryDirectory() as scratch:
+            out = Path(scratch) / "report.json"
+            command = [
+                sys.executable, "-m", "benchmarks.feature_extraction", "--in-process",
+                "--dataset", str(args.dataset), "--feature-set", feature_set_version,
+                "--json", str(out),
+                *(["--limit", str(args.limit)] if args.limit else []),
+            ]  # fmt: skip
+            status = max(status, subprocess.run(command, cwd=REPO_ROOT, check=False).returncode)
+            if out.is_file():
+                reports.append(json.loads(out.read_text()))
+    _print_side_by_side(reports)
+    if args.json:
+        args.json.write_text(json.dumps(reports, indent=2) + "\n", encoding="utf-8")
+    return status
+
+
+def _measure(args: argparse.Namespace) -> int:
+    """One feature set, in this process."""
+    (feature_set_version,) = args.feature_set
+    clips = _clips(args.dataset, args.limit)
     import_started = time.perf_counter()
-    from emotion.features import FEATURE_SET_VERSION, analyse_audio, warm_up
+    from emotion.features import analyse_audio, warm_up
 
     import_seconds = time.perf_counter() - import_started
-    warm_up_seconds = warm_up()
+    warm_up_seconds = warm_up(feature_set_version=feature_set_version)
 
     audio_seconds, cpu_seconds, failures = [], [], []
-    for path in tqdm(clips, unit="clip", desc="extracting"):
+    for path in tqdm(clips, unit="clip", desc=f"extracting {feature_set_version}"):
         try:
-            analysis = analyse_audio(path)
+            analysis = analyse_audio(path, feature_set_version=feature_set_version)
         except Exception as error:  # noqa: BLE001 - a benchmark reports, it doesn't stop
             failures.append(f"{path.name}: {error}")
             continue
@@ -68,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.update(
         dataset=str(args.dataset.resolve()),
-        feature_set_version=FEATURE_SET_VERSION,
+        feature_set_version=feature_set_version,
         failures=failures,
     )
     _print(report)
@@ -82,6 +115,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--limit", type=int, default=None, help="use the first N clips only")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--feature-set",
+        action="append",
+        help=f"repeatable; default: {' and '.join(DEFAULT_FEATURE_SETS)}",
+    )
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -113,8 +152,14 @@ def _report(
         "import_seconds": import_seconds,
         "warm_up_seconds": warm_up_seconds,
         "threads_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
+        "torch_threads": _torch_threads(),
         "cpu_model": _cpu_model(),
     }
+
+
+def _torch_threads() -> int | None:
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch else None
 
 
 def _peak_rss_mib() -> float:
@@ -156,6 +201,24 @@ def _print(report: dict[str, object]) -> None:
         print(f"failures           {len(failures)}")
         for line in failures[:10]:
             print(f"  {line}")
+
+
+def _print_side_by_side(reports: list[dict]) -> None:
+    if len(reports) < 2:
+        return
+    rows = [
+        ("speed overall, x real time", "{speed_x_realtime:.0f}"),
+        ("median clip speed, x real time", "{median_clip_speed_x_realtime:.0f}"),
+        ("5th percentile clip speed", "{p5_clip_speed_x_realtime:.0f}"),
+        ("median CPU per clip, ms", "{median_clip_cpu_ms:.1f}"),
+        ("peak RSS per worker process, MiB", "{peak_rss_mib:.0f}"),
+        ("first call (warm-up), s", "{warm_up_seconds:.2f}"),
+    ]
+    print()
+    print("| measure | " + " | ".join(r["feature_set_version"] for r in reports) + " |")
+    print("|---" * (len(reports) + 1) + "|")
+    for name, template in rows:
+        print(f"| {name} | " + " | ".join(template.format(**r) for r in reports) + " |")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
-"""Cross-validated comparison of the mood model, the paper preset and the baselines.
+"""Cross-validated comparison of every mood-model architecture and the baselines.
 
     python -m benchmarks.mood_model --dataset ../shared/datasets/4q [--folds 10] \
         [--json reports/mood_model.json] [--plots reports/mood_model]
 
 Every model is trained and tested on the same artist-grouped, stratified folds. The table
-gives mean ± std over folds of accuracy and macro-F1, and the pooled (all-fold confusion)
-macro-F1. Then the default preset is trained on the whole data set to time inference on CPU
-with one thread: per track, and per batch of 256 sequences.
+gives mean ± std over folds of accuracy and macro-F1, the pooled (all-fold confusion)
+macro-F1 and per-class recall. Then the default architecture is trained on the whole data
+set to time inference on CPU with one thread: per track, and per batch of 256 sequences.
 
-Extra LSTM configurations for experiments: ``--extra 'name=default,model__hidden_size=128'``
-(a preset followed by ``TrainingConfig.with_overrides`` keys); ``--skip-standard`` runs only those.
+Extra configurations for experiments: ``--extra 'name=pooled-embeddings,model__hidden_size=64'``
+(a preset followed by ``with_overrides`` keys); ``--skip-standard`` runs only those.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from emotion.features import DEFAULT_FEATURE_SET_VERSION
 from emotion.ml.artifact import save_artifact
 from emotion.ml.datasets import (
     DEFAULT_FEATURE_CACHE_DIR,
@@ -37,21 +38,22 @@ from emotion.ml.datasets import (
 from emotion.ml.evaluation import (
     Candidate,
     cross_validate,
-    lstm_candidate,
+    model_candidate,
     plot_confusion_matrix,
     plot_learning_curves,
     standard_candidates,
 )
-from emotion.ml.training import PRESETS, train_on_dataset
+from emotion.ml.presets import DEFAULT_PRESET, resolve_config
+from emotion.ml.training import train_on_dataset
 
 
 def parse_extra(spec: str) -> Candidate:
-    """'name=preset,key=value,...' → an LSTM candidate."""
+    """'name=preset,key=value,...' → a candidate of that preset's architecture."""
     name, _, rest = spec.partition("=")
     parts = [p for p in rest.split(",") if p]
     if not name or not parts:
         raise argparse.ArgumentTypeError(f"bad --extra {spec!r}; use name=preset,key=value,...")
-    config = PRESETS[parts[0]]
+    config = resolve_config(parts[0])
     overrides: dict[str, Any] = {}
     for part in parts[1:]:
         key, _, value = part.partition("=")
@@ -59,7 +61,12 @@ def parse_extra(spec: str) -> Candidate:
             overrides[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             overrides[key] = value
-    return lstm_candidate(name, config.with_overrides(**overrides), description=rest)
+    return model_candidate(
+        name,
+        config.with_overrides(**overrides),
+        feature_set_version=DEFAULT_FEATURE_SET_VERSION,
+        description=rest,
+    )
 
 
 def time_inference(model, sequences: list[np.ndarray]) -> dict[str, float]:
@@ -82,15 +89,17 @@ def time_inference(model, sequences: list[np.ndarray]) -> dict[str, float]:
 
 def markdown_table(summaries: list[dict[str, Any]]) -> str:
     lines = [
-        "| model | accuracy (mean ± std) | macro-F1 (mean ± std) | pooled macro-F1 "
+        "| model | accuracy (mean ± std) | macro-F1 (mean ± std) | recall per class "
         "| train s / fold |",
         "|---|---|---|---|---|",
     ]
     for s in summaries:
+        per_class = s["pooled"]["per_class"]
+        recall = " ".join(f"{label} {per_class[label]['recall']:.2f}" for label in per_class)
         lines.append(
             f"| {s['name']} | {s['accuracy_mean']:.3f} ± {s['accuracy_std']:.3f} "
             f"| {s['macro_f1_mean']:.3f} ± {s['macro_f1_std']:.3f} "
-            f"| {s['pooled']['macro_f1']:.3f} | {s['training_seconds_mean']:.1f} |"
+            f"| {recall} | {s['training_seconds_mean']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -102,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--segment-seconds", type=float, default=3.0)
     parser.add_argument("--label-column", default="quadrant")
+    parser.add_argument("--feature-set", default=DEFAULT_FEATURE_SET_VERSION)
     parser.add_argument("--json", type=Path, help="write all results as JSON here")
     parser.add_argument("--plots", type=Path, help="write PNG plots into this folder")
     parser.add_argument("--workers", type=int, default=2, help="feature-extraction processes")
@@ -138,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         segment_seconds=args.segment_seconds,
         cache_dir=DEFAULT_FEATURE_CACHE_DIR,
         workers=args.workers,
+        feature_set_version=args.feature_set,
     )
     print(
         f"{len(dataset)} clips, {len(set(dataset.artists))} artists, "
@@ -150,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 
     candidates: list[Candidate] = []
     if not args.skip_standard:
-        candidates = standard_candidates()
+        candidates = standard_candidates(feature_set_version=dataset.feature_set_version)
         if args.only:
             candidates = [c for c in candidates if any(o in c.name for o in args.only)]
     candidates += args.extra
@@ -207,23 +218,23 @@ def main(argv: list[str] | None = None) -> int:
         final_started = time.perf_counter()
         model = train_on_dataset(
             dataset, preset="default", seed=args.seed, trained_on={"dataset": str(args.dataset)}
-        )
+        )  # the default architecture
         final_seconds = time.perf_counter() - final_started
         timings = time_inference(model, dataset.sequences)
         report["final_model"] = {
             "training_seconds": final_seconds,
             **timings,
-            "epochs_run": model.metrics["epochs_run"],
+            "epochs_run": model.metrics.get("epochs_run"),
         }
         artifact_path = REPO_ROOT / "reports" / "mood_model_default.safetensors"
         save_artifact(model, artifact_path)
         print(
-            f"default preset on all {len(dataset)} clips: trained in {final_seconds:.1f} s "
-            f"({model.metrics['epochs_run']} epochs); inference {timings['per_track_ms']:.2f} ms "
+            f"default architecture ({DEFAULT_PRESET}) on all {len(dataset)} clips: trained in "
+            f"{final_seconds:.1f} s; inference {timings['per_track_ms']:.2f} ms "
             f"per track, {timings['per_batch_256_ms']:.1f} ms per batch of 256 "
             f"({args.threads} CPU thread); artifact {artifact_path}"
         )
-        if args.plots:
+        if args.plots and "history" in model.metrics:  # an ensemble has one per member
             plot_learning_curves(
                 [model.metrics["history"]],
                 args.plots / "learning_final_default.png",

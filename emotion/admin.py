@@ -7,7 +7,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from emotion.ml import PRESETS, ArtifactError
+from emotion.ml import ArtifactError
+from emotion.ml.presets import DEFAULT_PRESET, PRESET_CHOICES
 from emotion.models import (
     CuratorLabel,
     MoodModelVersion,
@@ -213,7 +214,12 @@ class CuratorLabelAdmin(admin.ModelAdmin):
 
 
 class TrainingRunForm(forms.ModelForm):
-    preset = forms.ChoiceField(choices=[(name, name) for name in PRESETS], initial="default")
+    preset = forms.ChoiceField(
+        label="architecture",
+        choices=[(name, name) for name in PRESET_CHOICES],
+        initial="default",
+        help_text=f"default: {DEFAULT_PRESET}, the best in cross-validation",
+    )
 
     class Meta:
         model = TrainingRun

@@ -4,7 +4,6 @@ import numpy as np
 from django.db import models
 
 from catalogue.models import Track
-from emotion.features import N_FEATURES
 
 
 class AnalysisStatus(models.TextChoices):
@@ -15,11 +14,12 @@ class AnalysisStatus(models.TextChoices):
 
 
 class TrackAnalysis(models.Model):
-    """The LLD sequence extracted from a track's audio, and the state of its extraction.
+    """The feature sequence extracted from a track's audio, and the state of its extraction.
 
-    ``features`` holds an ``n_segments × 50`` float32 array (C order). It is only meaningful
-    together with ``feature_set_version`` and ``segment_seconds``: consumers ask for the
-    current version and never mix vectors of different definitions.
+    ``features`` holds an ``n_segments × dims`` float32 array (C order), ``dims`` being the
+    width of the feature set (50 for ``lld50-v1``, 550 for ``lld50-musicnn-v1``). It is only
+    meaningful together with ``feature_set_version`` and ``segment_seconds``: consumers ask
+    for the current version and never mix vectors of different definitions.
     """
 
     track = models.OneToOneField(
@@ -56,9 +56,7 @@ class TrackAnalysis(models.Model):
     def feature_matrix(self) -> np.ndarray:
         if self.features is None or self.n_segments is None:
             raise ValueError(f"track {self.track_id} has no extracted features")
-        return np.frombuffer(bytes(self.features), dtype=np.float32).reshape(
-            self.n_segments, N_FEATURES
-        )
+        return np.frombuffer(bytes(self.features), dtype=np.float32).reshape(self.n_segments, -1)
 
 
 class MoodModelVersion(models.Model):

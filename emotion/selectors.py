@@ -10,8 +10,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from catalogue.models import Track
-from emotion.features import FEATURE_SET_VERSION
-from emotion.ml import TrainedMoodModel, load_artifact
+from emotion.ml import MoodModel, load_artifact
 from emotion.ml.datasets import LabelledDataset
 from emotion.models import (
     AnalysisStatus,
@@ -20,6 +19,11 @@ from emotion.models import (
     TrainingRun,
     TrainingRunStatus,
 )
+
+
+def current_feature_set_version() -> str:
+    """The feature set the workers extract now (``AUDIO_FEATURE_SET``)."""
+    return settings.AUDIO_FEATURE_SET
 
 
 def tracks_needing_analysis(*, which: str) -> QuerySet[Track]:
@@ -35,7 +39,7 @@ def tracks_needing_analysis(*, which: str) -> QuerySet[Track]:
         return tracks.filter(analysis__status=AnalysisStatus.FAILED)
     if which == "stale":
         current_definition = Q(
-            analysis__feature_set_version=FEATURE_SET_VERSION,
+            analysis__feature_set_version=current_feature_set_version(),
             analysis__segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
         )
         return tracks.filter(
@@ -49,7 +53,7 @@ def current_analyses() -> QuerySet[TrackAnalysis]:
     """Finished analyses whose features follow today's definition (version + segment length)."""
     return TrackAnalysis.objects.filter(
         status=AnalysisStatus.DONE,
-        feature_set_version=FEATURE_SET_VERSION,
+        feature_set_version=current_feature_set_version(),
         segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
     )
 
@@ -66,7 +70,7 @@ def training_runs_under_way() -> QuerySet[TrainingRun]:
 
 
 def feature_sequences(*, track_ids: Iterable[int]) -> dict[int, np.ndarray]:
-    """track id -> its current LLD sequence; tracks without current features are absent."""
+    """track id -> its current feature sequence; tracks without current features are absent."""
     rows = current_analyses().filter(track_id__in=list(track_ids))
     return {analysis.track_id: analysis.feature_matrix() for analysis in rows}
 
@@ -87,24 +91,27 @@ def previously_active_version(*, before: MoodModelVersion) -> MoodModelVersion |
     )
 
 
-_loaded_models: dict[tuple[int, str], TrainedMoodModel] = {}
+_loaded_models: dict[tuple[int, str, str], MoodModel] = {}
 _loaded_models_lock = threading.Lock()
 
 
-def load_mood_model(*, version: MoodModelVersion) -> TrainedMoodModel:
-    """The version's network, read from storage once per process and then kept in memory.
+def load_mood_model(*, version: MoodModelVersion) -> MoodModel:
+    """The version's model, read from storage once per process and then kept in memory, bound
+    to the columns it reads in today's analyses.
 
-    Keyed by version and artifact name, so a replaced artifact is read again. Only the two most
-    recently used versions are kept: during a switch-over both may be asked for.
+    Raises ``ArtifactMismatchError`` when today's feature set lacks what the model reads.
+    Keyed by version, artifact name and feature set, so a replaced artifact is read again.
+    Only the two most recently used versions are kept: during a switch-over both may be asked
+    for.
     """
-    key = (version.pk, version.artifact.name)
+    key = (version.pk, version.artifact.name, current_feature_set_version())
     with _loaded_models_lock:
         model = _loaded_models.pop(key, None)
         if model is None:
             with version.artifact.open("rb") as artifact:
                 model = load_artifact(
                     artifact.read(),
-                    expected_feature_set_version=FEATURE_SET_VERSION,
+                    expected_feature_set_version=current_feature_set_version(),
                     expected_labels=version.labels,
                 )
         _loaded_models[key] = model
@@ -122,7 +129,8 @@ def curator_labelled_dataset() -> LabelledDataset:
         .order_by("track_id")
     )
     dataset = LabelledDataset.empty(
-        feature_set_version=FEATURE_SET_VERSION, segment_seconds=settings.AUDIO_SEGMENT_SECONDS
+        feature_set_version=current_feature_set_version(),
+        segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
     )
     for analysis in analyses:
         track = analysis.track

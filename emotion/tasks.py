@@ -36,9 +36,19 @@ logger = logging.getLogger(__name__)
 
 @worker_process_init.connect
 def warm_up_feature_extraction(**kwargs) -> None:
-    """Pay the one-off costs (numba compilation, lazy imports) when a worker process starts,
-    not on the first listener's track."""
-    seconds = warm_up()
+    """Pay the one-off costs (numba compilation, lazy imports, the musicnn weights) when a
+    worker process starts, not on the first listener's track.
+
+    A failure is logged, never raised: a worker process that cannot start would be restarted
+    in a loop, taking every other queue down with it. Tracks then fail one by one with the
+    reason, where an operator sees it.
+    """
+    try:
+        seconds = warm_up(feature_set_version=settings.AUDIO_FEATURE_SET)
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
+        logger.error("feature extraction warm-up failed", extra={"reason": reason})
+        return
     logger.info("feature extraction warmed up", extra={"seconds": round(seconds, 3)})
 
 

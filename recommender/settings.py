@@ -331,6 +331,11 @@ CELERY_BEAT_SCHEDULE = {
 # --- Audio analysis -------------------------------------------------------------------------
 
 AUDIO_SEGMENT_SECONDS = env_number("AUDIO_SEGMENT_SECONDS", 3.0)
+# The per-segment features the worker extracts (emotion/features/feature_sets.py): the seed's
+# 50 LLDs plus musicnn embeddings by default, or "lld50-v1" for the LLDs alone. Changing it
+# makes every stored analysis stale, and the sweep re-extracts them (README: "Upgrading the
+# feature set").
+AUDIO_FEATURE_SET = env_str("AUDIO_FEATURE_SET", "lld50-musicnn-v1")
 AUDIO_MAX_SECONDS = env_number("AUDIO_MAX_SECONDS", 20 * 60)
 # An analysis still pending after this long lost its task (broker down at commit time, say).
 ANALYSIS_STALL_MINUTES = env_number("ANALYSIS_STALL_MINUTES", 30)
@@ -342,7 +347,11 @@ ANALYSIS_STALL_MINUTES = env_number("ANALYSIS_STALL_MINUTES", 30)
 MOOD_MODEL_TRAINING_SOURCE = env_str("MOOD_MODEL_TRAINING_SOURCE", "curator")
 MOOD_MODEL_TRAINING_DATASET = env_str("MOOD_MODEL_TRAINING_DATASET", "")
 MOOD_MODEL_TRAINING_LABEL_COLUMN = env_str("MOOD_MODEL_TRAINING_LABEL_COLUMN", "quadrant")
-MOOD_MODEL_TRAINING_PRESET = env_str("MOOD_MODEL_TRAINING_PRESET", "default")
+# The architecture preset scheduled runs train (emotion/ml/presets.py); "default" follows the
+# best in cross-validation. MOOD_MODEL_TRAINING_PRESET is its older name.
+MOOD_MODEL_TRAINING_PRESET = env_str(
+    "MOOD_MODEL_TRAINING_ARCHITECTURE", env_str("MOOD_MODEL_TRAINING_PRESET", "default")
+)
 # Must stay below the broker's visibility timeout, or a long run would be delivered twice.
 MOOD_MODEL_TRAINING_TIME_LIMIT = env_number("MOOD_MODEL_TRAINING_TIME_LIMIT", 3 * 3600)
 # Share of artists held out to compare a new model with the active one.

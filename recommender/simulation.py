@@ -46,8 +46,7 @@ from rest_framework.test import APIClient
 
 from catalogue.dedup import song_key
 from catalogue.models import Track
-from emotion.features import FEATURE_SET_VERSION
-from emotion.ml import TrainedMoodModel
+from emotion.ml import MoodModel
 from emotion.ml.datasets import LabelledDataset
 from emotion.models import AnalysisStatus, TrackAnalysis
 from emotion.services.registry import activate_model_version, register_model_version
@@ -114,13 +113,15 @@ class RolledBack(Exception):
 def run_simulation(
     *,
     catalogue: LabelledDataset,
-    model: TrainedMoodModel,
+    model: MoodModel,
     config: SimulationConfig,
     progress: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
     try:
-        with transaction.atomic(), _no_throttling():
+        # The catalogue's features are the data set's; the service reads them as today's.
+        features = override_settings(AUDIO_FEATURE_SET=catalogue.feature_set_version)
+        with transaction.atomic(), _no_throttling(), features:
             track_labels = _build_catalogue(catalogue, model)
             for policy in (*LOOP_POLICIES, *BASELINES):
                 score = _simulate_policy(policy, track_labels, config, progress=progress)
@@ -131,7 +132,7 @@ def run_simulation(
     return results
 
 
-def _build_catalogue(catalogue: LabelledDataset, model: TrainedMoodModel) -> dict[int, str]:
+def _build_catalogue(catalogue: LabelledDataset, model: MoodModel) -> dict[int, str]:
     """Tracks with their features (no audio needed), tagged by ``model``; id -> true label."""
     now = timezone.now()
     tracks = Track.objects.bulk_create(
@@ -152,7 +153,7 @@ def _build_catalogue(catalogue: LabelledDataset, model: TrainedMoodModel) -> dic
             TrackAnalysis(
                 track=track,
                 status=AnalysisStatus.DONE,
-                feature_set_version=FEATURE_SET_VERSION,
+                feature_set_version=catalogue.feature_set_version,
                 segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
                 n_segments=len(sequence),
                 features=np.ascontiguousarray(sequence, dtype=np.float32).tobytes(),

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from catalogue.models import Track
-from emotion.features import FEATURE_SET_VERSION
+from emotion.features import N_LLD_FEATURES, feature_set
 from emotion.models import AnalysisStatus, TrackAnalysis
 from listening.models import Play
 from users.models import User
@@ -62,15 +62,26 @@ class PlayFactory(factory.django.DjangoModelFactory):
     client = "factory"
 
 
-def analysed_track(features: np.ndarray, **track_fields) -> Track:
-    """A track whose audio analysis is done and current, holding ``features`` (n × 50)."""
-    track = TrackFactory(**track_fields)
+def current_features(features: np.ndarray) -> np.ndarray:
+    """``features`` as analyses of today's feature set hold them: n × 50 LLDs are widened with
+    zero embedding columns, so tests of the loop can speak in LLDs alone."""
     matrix = np.ascontiguousarray(features, dtype=np.float32)
+    width = feature_set(settings.AUDIO_FEATURE_SET).dims
+    if matrix.shape[1] == N_LLD_FEATURES < width:
+        matrix = np.hstack([matrix, np.zeros((len(matrix), width - N_LLD_FEATURES), np.float32)])
+    return matrix
+
+
+def analysed_track(features: np.ndarray, **track_fields) -> Track:
+    """A track whose audio analysis is done and current, holding ``features`` (n × 50 LLDs, or
+    today's full width; see ``current_features``)."""
+    track = TrackFactory(**track_fields)
+    matrix = current_features(features)
     TrackAnalysis.objects.create(
         track=track,
         status=AnalysisStatus.DONE,
         audio_name=track.audio.name,
-        feature_set_version=FEATURE_SET_VERSION,
+        feature_set_version=settings.AUDIO_FEATURE_SET,
         segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
         n_segments=matrix.shape[0],
         features=matrix.tobytes(),

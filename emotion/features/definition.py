@@ -2,7 +2,7 @@
 
 Every segment of a track becomes one 50-number vector. This module is the single source of
 truth for what each number means; the README table is copied from ``FEATURE_DEFINITIONS``.
-Bump ``FEATURE_SET_VERSION`` whenever any definition, constant or algorithm here or in the
+Bump ``LLD_FEATURE_SET_VERSION`` whenever any definition, constant or algorithm here or in the
 extraction modules changes, so stored vectors from an older definition are never mixed with
 new ones.
 
@@ -49,10 +49,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FEATURE_SET_VERSION = "lld50-v1"
+LLD_FEATURE_SET_VERSION = "lld50-v1"
 
 SAMPLE_RATE = 22_050
-N_FEATURES = 50
+N_LLD_FEATURES = 50
 DEFAULT_SEGMENT_SECONDS = 3.0
 
 # --- parameters that the definitions above depend on (changing any needs a version bump) ---
@@ -186,5 +186,5 @@ ENERGY_SLICE = slice(26, 36)
 PITCH_SLICE = slice(36, 42)
 ZCR_SLICE = slice(42, 50)
 
-assert len(FEATURE_DEFINITIONS) == N_FEATURES
-assert ZCR_SLICE.stop == N_FEATURES
+assert len(FEATURE_DEFINITIONS) == N_LLD_FEATURES
+assert ZCR_SLICE.stop == N_LLD_FEATURES

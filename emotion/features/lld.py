@@ -31,8 +31,8 @@ from .definition import (
     HOP_LENGTH,
     LOG_POWER_FLOOR,
     N_ENERGY_WINDOWS,
-    N_FEATURES,
     N_FFT,
+    N_LLD_FEATURES,
     N_MELS,
     N_MFCC,
     N_ZCR_WINDOWS,
@@ -76,7 +76,7 @@ def extract_lld_sequence(
             zcr_features(signal, layout),
         ]
     ).astype(np.float32)
-    assert features.shape == (layout.n_segments, N_FEATURES)
+    assert features.shape == (layout.n_segments, N_LLD_FEATURES)
     return features
 
 

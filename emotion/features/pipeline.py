@@ -1,4 +1,4 @@
-"""The worker-facing entry points: ``analyse_audio`` (decode + checks + LLDs) and ``warm_up``.
+"""The worker-facing entry points: ``analyse_audio`` (decode + checks + features) and ``warm_up``.
 
 Order of checks in ``analyse_audio``: decoding errors (empty, not audio, unsupported codec,
 damaged, NaN/inf, too long — see ``decoding``), then silence (peak below −60 dBFS: a
@@ -17,22 +17,20 @@ import numpy as np
 import soundfile as sf
 
 from .decoding import AudioSource, decode_audio
-from .definition import (
-    DEFAULT_SEGMENT_SECONDS,
-    FEATURE_SET_VERSION,
-    SAMPLE_RATE,
-    SILENCE_DBFS,
-)
-from .errors import SilentAudioError
+from .definition import DEFAULT_SEGMENT_SECONDS, SAMPLE_RATE, SILENCE_DBFS
+from .errors import EmbeddingError, SilentAudioError
+from .feature_sets import DEFAULT_FEATURE_SET_VERSION, feature_set
 from .lld import extract_lld_sequence
+from .musicnn.embedding import embed_segments
+from .segments import SegmentLayout, plan_segments
 
 _SILENT_PEAK = 10.0 ** (SILENCE_DBFS / 20.0)
 _WARM_UP_SECONDS = 4.0
 
 
 @dataclass(frozen=True)
-class LLDAnalysis:
-    features: np.ndarray  # float32, (n_segments, N_FEATURES)
+class FeatureAnalysis:
+    features: np.ndarray  # float32, (n_segments, the feature set's dims)
     audio_seconds: float  # duration of the decoded audio
     cpu_seconds: float  # process CPU time for decode + extraction
     feature_set_version: str
@@ -44,23 +42,45 @@ def analyse_audio(
     *,
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
     max_audio_seconds: float | None = None,
-) -> LLDAnalysis:
-    """Decode ``source`` (path, bytes or binary file object) and extract its LLD sequence.
+    feature_set_version: str = DEFAULT_FEATURE_SET_VERSION,
+) -> FeatureAnalysis:
+    """Decode ``source`` (path, bytes or binary file object) and extract its per-segment
+    features: the LLDs, then the musicnn embeddings if the feature set has them, all from
+    the same decode and on the same segments.
 
     Raises a ``BadAudioError`` subclass, with a ``reason`` to show the uploader, for audio
-    that cannot be analysed.
+    that cannot be analysed, and ``EmbeddingError`` when the embedding step fails.
     """
+    definition = feature_set(feature_set_version)
     started = time.process_time()
     samples = decode_audio(source, max_audio_seconds=max_audio_seconds)
     reject_silence(samples)
     features = extract_lld_sequence(samples, segment_seconds=segment_seconds)
-    return LLDAnalysis(
+    if definition.has_embeddings:
+        layout = plan_segments(len(samples), segment_seconds)
+        features = np.hstack([features, _embeddings(samples[: layout.n_used], layout)])
+    assert features.shape[1] == definition.dims
+    return FeatureAnalysis(
         features=features,
         audio_seconds=len(samples) / SAMPLE_RATE,
         cpu_seconds=time.process_time() - started,
-        feature_set_version=FEATURE_SET_VERSION,
+        feature_set_version=definition.version,
         segment_seconds=segment_seconds,
     )
+
+
+def _embeddings(samples: np.ndarray, layout: SegmentLayout) -> np.ndarray:
+    try:
+        embeddings = embed_segments(samples, layout, SAMPLE_RATE)
+    except Exception as error:  # noqa: BLE001 - any failure of the step is the track's outcome
+        raise EmbeddingError(
+            f"the musicnn embedding step failed ({type(error).__name__}: {error}); "
+            "the audio itself decoded fine, so an operator should check the worker "
+            "(scripts/bootstrap converts the musicnn weights) and re-analyse the track"
+        ) from error
+    if not np.isfinite(embeddings).all():
+        raise EmbeddingError("the musicnn embeddings came out non-finite; re-analyse the track")
+    return embeddings
 
 
 def reject_silence(samples: np.ndarray) -> None:
@@ -73,14 +93,15 @@ def reject_silence(samples: np.ndarray) -> None:
         )
 
 
-def warm_up() -> float:
+def warm_up(feature_set_version: str = DEFAULT_FEATURE_SET_VERSION) -> float:
     """Run the whole pipeline once on a generated clip; return the wall seconds it took.
 
     Call at worker start-up so lazy imports (librosa pulls in numba), FFT plans, the mel
-    filter bank and libsndfile initialisation are not paid by the first real track.
+    filter bank, libsndfile initialisation and loading the musicnn weights are not paid by
+    the first real track.
     """
     started = time.perf_counter()
-    analyse_audio(_warm_up_clip_wav())
+    analyse_audio(_warm_up_clip_wav(), feature_set_version=feature_set_version)
     return time.perf_counter() - started
 
 

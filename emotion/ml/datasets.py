@@ -10,6 +10,7 @@ does not decode 720 MP3s again, and a changed file or extractor is never served 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -126,18 +127,25 @@ def load_labelled_dataset(
     workers: int = 1,
     limit_per_label: int | None = None,
     extractor: Callable[..., Any] | None = None,
+    feature_set_version: str | None = None,
 ) -> LabelledDataset:
-    """Extract (or read cached) LLD sequences for every row of ``folder/metadata.csv``.
+    """Extract (or read cached) feature sequences for every row of ``folder/metadata.csv``.
 
     Files that fail with ``BadAudioError`` (or are missing, or have no label) are skipped and
     listed in ``failures``. ``cache_dir=None`` disables caching (pass
     ``DEFAULT_FEATURE_CACHE_DIR`` for the repo's ``.cache/features``). ``limit_per_label`` keeps
     the first N rows of each label (in file order), for quick tests. ``extractor`` replaces
-    ``emotion.features.analyse_audio`` (tests).
+    ``emotion.features.analyse_audio`` (tests). ``feature_set_version`` defaults to
+    ``emotion.features.DEFAULT_FEATURE_SET_VERSION``.
     """
-    from emotion.features import FEATURE_SET_VERSION, BadAudioError, analyse_audio
+    from emotion.features import DEFAULT_FEATURE_SET_VERSION, AnalysisError, analyse_audio
 
-    analyse = extractor or analyse_audio
+    feature_set_version = feature_set_version or DEFAULT_FEATURE_SET_VERSION
+    analyse = functools.partial(
+        extractor or analyse_audio,
+        segment_seconds=segment_seconds,
+        feature_set_version=feature_set_version,
+    )
     folder_path = Path(folder).resolve()
     rows = read_metadata(folder_path, label_column=label_column)
     failures: list[DatasetFailure] = []
@@ -158,7 +166,7 @@ def load_labelled_dataset(
     cache = _FeatureCache(
         cache_dir=Path(cache_dir) if cache_dir is not None else None,
         folder=folder_path,
-        feature_set_version=FEATURE_SET_VERSION,
+        feature_set_version=feature_set_version,
         segment_seconds=segment_seconds,
     )
     keys: list[str | None] = []
@@ -177,22 +185,26 @@ def load_labelled_dataset(
 
     extracted: dict[int, np.ndarray | str] = {}
     if to_extract:
-        extracted = _extract_all(
-            to_extract,
-            analyse=analyse,
-            bad_audio_error=BadAudioError,
-            segment_seconds=segment_seconds,
-            progress=progress,
-            workers=workers,
-        )
-        for index, result in extracted.items():
+
+        def keep(index: int, result: np.ndarray | str) -> None:
+            extracted[index] = result
             key = keys[index]
             if isinstance(result, np.ndarray) and key is not None:
                 cache.put(key, result)
+
+        _extract_all(
+            to_extract,
+            analyse=analyse,
+            analysis_error=AnalysisError,
+            on_result=keep,
+            on_checkpoint=cache.save,
+            progress=progress,
+            workers=workers,
+        )
         cache.save()
 
     dataset = LabelledDataset.empty(
-        feature_set_version=FEATURE_SET_VERSION,
+        feature_set_version=feature_set_version,
         segment_seconds=segment_seconds,
         failures=failures,
         confidences=[] if confidence_column else None,
@@ -230,47 +242,59 @@ def _parse_confidence(value: str | None) -> float:
     return confidence if np.isfinite(confidence) and confidence > 0 else 1.0
 
 
-def _analyse_one(
-    analyse: Callable[..., Any], path: Path, segment_seconds: float, bad_audio_error: type
-) -> np.ndarray | str:
+def _analyse_one(analyse: Callable[..., Any], path: Path, analysis_error: type) -> np.ndarray | str:
     try:
-        analysis = analyse(path, segment_seconds=segment_seconds)
-    except bad_audio_error as error:
-        return f"bad audio: {error}"
+        analysis = analyse(path)
+    except analysis_error as error:
+        return f"cannot analyse: {error}"
     features = np.asarray(analysis.features, dtype=np.float32)
     if features.ndim != 2 or features.shape[0] < 1:
         return f"no segments extracted (shape {features.shape})"
     return features
 
 
+def _single_threaded_worker() -> None:
+    # One torch thread per process: the processes already use every core.
+    import torch
+
+    torch.set_num_threads(1)
+
+
+_CHECKPOINT_EVERY = 50  # clips; an interrupted extraction keeps what it had done
+
+
 def _extract_all(
     jobs: list[tuple[int, Path]],
     *,
     analyse: Callable[..., Any],
-    bad_audio_error: type,
-    segment_seconds: float,
+    analysis_error: type,
+    on_result: Callable[[int, np.ndarray | str], None],
+    on_checkpoint: Callable[[], None],
     progress: bool,
     workers: int,
-) -> dict[int, np.ndarray | str]:
+) -> None:
     from tqdm import tqdm
 
-    results: dict[int, np.ndarray | str] = {}
-    bar = tqdm(total=len(jobs), desc="extracting LLDs", unit="clip", disable=not progress)
+    bar = tqdm(total=len(jobs), desc="extracting features", unit="clip", disable=not progress)
+
+    def finished(done: int, index: int, result: np.ndarray | str) -> None:
+        on_result(index, result)
+        bar.update(1)
+        if done % _CHECKPOINT_EVERY == 0:
+            on_checkpoint()
+
     if workers <= 1:
-        for index, path in jobs:
-            results[index] = _analyse_one(analyse, path, segment_seconds, bad_audio_error)
-            bar.update(1)
+        for done, (index, path) in enumerate(jobs, start=1):
+            finished(done, index, _analyse_one(analyse, path, analysis_error))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded_worker) as pool:
             futures = {
-                pool.submit(_analyse_one, analyse, path, segment_seconds, bad_audio_error): index
+                pool.submit(_analyse_one, analyse, path, analysis_error): index
                 for index, path in jobs
             }
-            for future in futures:
-                results[futures[future]] = future.result()
-                bar.update(1)
+            for done, future in enumerate(futures, start=1):
+                finished(done, futures[future], future.result())
     bar.close()
-    return results
 
 
 class _FeatureCache:

@@ -15,15 +15,12 @@ from typing import Any, Protocol
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from emotion.ml.baselines import fit_lda, fit_majority, fit_svm
+from emotion.features.feature_sets import FEATURE_SETS
+from emotion.ml.baselines import fit_lda, fit_logistic_regression, fit_majority, fit_svm
+from emotion.ml.ensemble import EnsembleMoodModel
 from emotion.ml.metrics import classification_metrics, confusion_matrix, metrics_from_confusion
-from emotion.ml.training import (
-    PRESETS,
-    TrainedMoodModel,
-    TrainingConfig,
-    resolve_config,
-    train_mood_model,
-)
+from emotion.ml.presets import EMBEDDING_BLOCKS, PRESETS, resolve_config
+from emotion.ml.training import AnyTrainingConfig, TrainedMoodModel, train_mood_model
 
 __all__ = [
     "Candidate",
@@ -34,7 +31,7 @@ __all__ = [
     "artist_grouped_folds",
     "stable_artist_holdout",
     "evaluate_model",
-    "lstm_candidate",
+    "model_candidate",
     "standard_candidates",
     "plot_confusion_matrix",
     "plot_learning_curves",
@@ -61,7 +58,14 @@ class Candidate:
     description: str = ""
 
 
-def lstm_candidate(name: str, config: str | TrainingConfig, *, description: str = "") -> Candidate:
+def model_candidate(
+    name: str,
+    config: str | AnyTrainingConfig,
+    *,
+    feature_set_version: str,
+    description: str = "",
+) -> Candidate:
+    """A model of any architecture, trained by ``train_mood_model`` on each fold."""
     training_config = resolve_config(config)
 
     def fit(sequences, labels, groups, sample_weights, seed):
@@ -72,72 +76,123 @@ def lstm_candidate(name: str, config: str | TrainingConfig, *, description: str 
             preset=training_config,
             seed=seed,
             sample_weights=sample_weights,
+            feature_set_version=feature_set_version,
         )
         return model, model.labels
 
     return Candidate(name=name, fit=fit, description=description or training_config.preset)
 
 
-def _sklearn_candidate(name: str, fitter, description: str) -> Candidate:
+def _sklearn_candidate(name: str, fitter, description: str, *, columns: list[int]) -> Candidate:
     def fit(sequences, labels, groups, sample_weights, seed):
-        predictor = fitter(sequences, labels, groups, seed=seed)
+        predictor = fitter(sequences, labels, groups, seed=seed, columns=columns)
         return predictor, predictor.labels
 
     return Candidate(name=name, fit=fit, description=description)
 
 
 def standard_candidates(
-    *, default_preset: str | TrainingConfig = "default", max_epochs: int | None = None
+    *,
+    feature_set_version: str,
+    default_preset: str | AnyTrainingConfig = "default",
+    max_epochs: int | None = None,
 ) -> list[Candidate]:
-    """The product model, the paper preset and the Table-1 style baselines.
+    """Every architecture preset and the baselines, for one feature set.
 
-    ``max_epochs`` caps every LSTM's training, for quick smoke runs; never for reported
-    figures.
+    The seed's LSTM variants and the LLD baselines read the 50 LLD columns; on a feature set
+    with musicnn embeddings, the embedding architectures and their baseline (logistic
+    regression, as the embeddings' authors evaluate them) join. ``max_epochs`` caps every
+    network's training, for quick smoke runs; never for reported figures.
     """
 
-    def capped(config: TrainingConfig) -> TrainingConfig:
+    def capped(config: AnyTrainingConfig) -> AnyTrainingConfig:
         if max_epochs is None:
             return config
-        return config.with_overrides(
-            max_epochs=min(config.max_epochs, max_epochs),
-            patience=min(config.patience, max_epochs),
+        return config.with_overrides(max_epochs=max_epochs, patience=max_epochs)
+
+    def candidate(name: str, config, description: str) -> Candidate:
+        return model_candidate(
+            name, capped(config), feature_set_version=feature_set_version, description=description
         )
 
-    default = capped(resolve_config(default_preset))
-    paper = capped(PRESETS["paper"])
-    one_layer_last = default.with_overrides(model__num_layers=1, model__attention=False)
-    one_layer_attention = default.with_overrides(model__num_layers=1, model__attention=True)
-    return [
-        lstm_candidate(
-            "3-layer LSTM + attention (product, preset 'default')",
-            default,
-            description="the product model",
+    feature_set = FEATURE_SETS[feature_set_version]
+    seed_lstm = resolve_config("seed-lstm")
+    lld_columns = feature_set.columns(["lld"])
+    candidates = []
+    if feature_set.has_embeddings:
+        candidates += [
+            candidate(
+                "pooled head on embeddings (preset 'pooled-embeddings')",
+                PRESETS["pooled-embeddings"],
+                "mean+std of MSD+MTT tags and penultimate, logistic regression in torch",
+            ),
+            candidate(
+                "pooled MLP on embeddings (preset 'pooled-mlp')",
+                PRESETS["pooled-mlp"],
+                "the same statistics, one hidden layer of 64",
+            ),
+            candidate(
+                "ensemble of the two pooled heads (preset 'ensemble')",
+                PRESETS["ensemble"],
+                "probabilities of both averaged",
+            ),
+            candidate(
+                "LSTM + attention on LLD + embeddings (preset 'lstm-embeddings')",
+                PRESETS["lstm-embeddings"],
+                "1-layer LSTM + attention on the 550-dim combined sequence",
+            ),
+            _sklearn_candidate(
+                "logistic regression (sklearn) on embeddings mean+std",
+                fit_logistic_regression,
+                "standardised mean+std of the 500 embedding dims; C by inner grouped CV",
+                columns=feature_set.columns(EMBEDDING_BLOCKS),
+            ),
+        ]
+    candidates += [
+        candidate(
+            "3-layer LSTM + attention on 50 LLDs (preset 'seed-lstm')",
+            seed_lstm,
+            "seed 002's network with tuned training settings",
         ),
-        lstm_candidate(
-            "3-layer LSTM + attention (preset 'paper')",
-            paper,
-            description="seed 002 hyper-parameters",
+        candidate(
+            "3-layer LSTM + attention on 50 LLDs (preset 'paper')",
+            PRESETS["paper"],
+            "seed 002 hyper-parameters",
         ),
-        lstm_candidate(
-            "1-layer LSTM, last hidden state",
-            one_layer_last,
-            description="'50-dim + LSTM' row; default training settings",
+        candidate(
+            "1-layer LSTM on 50 LLDs, last hidden state",
+            seed_lstm.with_overrides(model__num_layers=1, model__attention=False),
+            "'50-dim + LSTM' row; seed-lstm training settings",
         ),
-        lstm_candidate(
-            "1-layer LSTM + attention",
-            one_layer_attention,
-            description="'50-dim + LSTM + AM' row; default training settings",
+        candidate(
+            "1-layer LSTM + attention on 50 LLDs",
+            seed_lstm.with_overrides(model__num_layers=1, model__attention=True),
+            "'50-dim + LSTM + AM' row; seed-lstm training settings",
         ),
         _sklearn_candidate(
-            "SVM (RBF) on mean+std",
+            "SVM (RBF) on 50 LLDs mean+std",
             fit_svm,
             "standardised mean+std over segments (100 dims); C, gamma by inner grouped CV",
+            columns=lld_columns,
         ),
         _sklearn_candidate(
-            "LDA on mean+std", fit_lda, "standardised mean+std (100 dims), shrinkage LDA"
+            "LDA on 50 LLDs mean+std",
+            fit_lda,
+            "standardised mean+std (100 dims), shrinkage LDA",
+            columns=lld_columns,
         ),
-        _sklearn_candidate("majority class", fit_majority, "always the most frequent label"),
+        _sklearn_candidate(
+            "majority class",
+            fit_majority,
+            "always the most frequent label",
+            columns=lld_columns,
+        ),
     ]
+    default = resolve_config(default_preset)
+    listed = {"ensemble", "pooled-embeddings", "pooled-mlp", "lstm-embeddings", "seed-lstm"}
+    if default.preset not in listed:
+        candidates.insert(0, candidate(f"preset {default.preset!r}", default, "requested"))
+    return candidates
 
 
 def artist_grouped_folds(
@@ -253,6 +308,8 @@ def cross_validate(
             result.prediction_seconds.append(predicted_at - trained)
             if isinstance(predictor, TrainedMoodModel):
                 result.histories.append(predictor.metrics.get("history", []))
+            elif isinstance(predictor, EnsembleMoodModel):
+                result.histories.append(predictor.members[0].metrics.get("history", []))
             if on_fold is not None:
                 on_fold(candidate.name, fold_index, fold_metrics)
             bar.update(1)

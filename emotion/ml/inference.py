@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emotion.ml.training import TrainedMoodModel
+if TYPE_CHECKING:
+    from emotion.ml.artifact import MoodModel
 
 
 @dataclass(frozen=True)
@@ -19,9 +21,9 @@ class MoodPrediction:
 
 
 def tag_tracks(
-    model: TrainedMoodModel, sequences: Sequence[np.ndarray], *, batch_size: int = 256
+    model: MoodModel, sequences: Sequence[np.ndarray], *, batch_size: int = 256
 ) -> list[MoodPrediction]:
-    """One prediction per raw LLD sequence (any lengths), in input order."""
+    """One prediction per raw feature sequence (any lengths), in input order."""
     probabilities = model.predict_proba(sequences, batch_size=batch_size)
     predictions = []
     for row in probabilities:
@@ -41,7 +43,7 @@ def tag_tracks(
 def average_sequences(
     sequences: Sequence[np.ndarray], *, weights: Sequence[float] | None = None
 ) -> np.ndarray:
-    """Weighted average of several tracks' LLD sequences, segment by segment (seed 002 §3.2).
+    """Weighted average of several tracks' feature sequences, segment by segment (seed 002 §3.2).
 
     Tracks have different lengths; step t averages only the tracks that have a segment t (the
     weights are renormalised per step), so the result is as long as the longest track and no

@@ -1,8 +1,11 @@
-"""Training of the LSTM + attention mood model: presets, early stopping, reproducibility.
+"""Training of every mood-model architecture: one loop, early stopping, reproducibility.
 
-``train_mood_model`` takes raw LLD sequences (as returned by the feature extractor), fits the
-min–max normaliser on the training part only, holds out an artist-grouped validation split for
-early stopping and returns a :class:`TrainedMoodModel` that carries everything inference needs.
+``train_mood_model`` takes raw feature sequences (as the extractor stores them), keeps the
+columns of the blocks the config reads, fits the min–max normaliser on the training part
+only, holds out an artist-grouped validation split for early stopping and returns a
+:class:`TrainedMoodModel` that carries everything inference needs. An ``EnsembleConfig``
+trains each member the same way and returns an ``EnsembleMoodModel``. Named configurations
+live in ``presets``.
 """
 
 from __future__ import annotations
@@ -21,21 +24,29 @@ import torch
 from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
 from torch import nn
 
+from emotion.features.feature_sets import FEATURE_SETS
+from emotion.ml.architectures import get_architecture
 from emotion.ml.augmentation import AugmentationConfig, augment_sequence
 from emotion.ml.labels import display_names
 from emotion.ml.metrics import classification_metrics
-from emotion.ml.model import ModelConfig, MoodLSTM, pad_batch
+from emotion.ml.model import ModelConfig, pad_batch
 from emotion.ml.normalisation import MinMaxNormaliser
 
 if TYPE_CHECKING:
     from emotion.ml.datasets import LabelledDataset
+    from emotion.ml.ensemble import EnsembleMoodModel
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    model: ModelConfig = field(default_factory=ModelConfig)
+    # The architecture (``architectures.ARCHITECTURES``) and its config; ``input_dim`` is set
+    # from the blocks read when training starts.
+    architecture: str = "lstm_attention"
+    model: Any = field(default_factory=ModelConfig)
+    # Feature blocks the model reads (``emotion.features.feature_sets``), in this order.
+    input_blocks: tuple[str, ...] = ("lld",)
     optimizer: str = "adamw"  # "adam", "adamw" or "sgd"
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
@@ -66,17 +77,27 @@ class TrainingConfig:
             raise ValueError(f"unknown class_weighting {self.class_weighting!r}")
         if not 0.0 <= self.validation_fraction < 0.5:
             raise ValueError("validation_fraction must be in [0, 0.5)")
+        if not isinstance(self.model, get_architecture(self.architecture).config_class):
+            raise ValueError(f"architecture {self.architecture!r} needs its own config class")
+        if not self.input_blocks:
+            raise ValueError("a model must read at least one feature block")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["model"] = self.model.to_dict()
+        data["input_blocks"] = list(self.input_blocks)
         data["augmentation"] = self.augmentation.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:
         data = dict(data)
-        data["model"] = ModelConfig.from_dict(data.get("model", {}))
+        # Artifacts from before the registry hold an LSTM on the 50 LLDs.
+        data.setdefault("architecture", "lstm_attention")
+        data.setdefault("input_blocks", ("lld",))
+        architecture = get_architecture(data["architecture"])
+        data["model"] = architecture.config_from_dict(data.get("model", {}))
+        data["input_blocks"] = tuple(data["input_blocks"])
         data["augmentation"] = AugmentationConfig.from_dict(data.get("augmentation", {}))
         return cls(**data)
 
@@ -101,74 +122,74 @@ class TrainingConfig:
         return config
 
 
-PRESETS: dict[str, TrainingConfig] = {
-    # Seed 002 §4.2 as written: SGD, lr 0.002, dropout 0.7, batch 128, tanh, 1000 epochs.
-    # The paper gives no hidden size, momentum or early stopping rule; we use 64 units,
-    # plain SGD and early stopping on validation loss with a long patience.
-    "paper": TrainingConfig(
-        model=ModelConfig(hidden_size=64, num_layers=3, dropout=0.7, activation="tanh"),
-        optimizer="sgd",
-        learning_rate=0.002,
-        weight_decay=0.0,
-        momentum=0.0,
-        batch_size=128,
-        max_epochs=1000,
-        patience=100,
-        grad_clip_norm=None,
-        preset="paper",
-    ),
-    # Best-scoring LSTM configuration in a 5-fold artist-grouped CV on 4Q (fold seed 1, i.e.
-    # other folds than the seed-0 10-fold report): mean macro-F1 0.480 vs 0.459 for the same
-    # net with 64 units / dropout 0.3 / 10 % validation, 0.456 without augmentation, 0.470
-    # with 128 units, 0.454 monitoring val macro-F1, 0.474 with lr 3e-4. Differences are
-    # within fold noise (std ~0.03); the smaller, more regularised net with a 20 % validation
-    # split (less noisy early stopping) is also the cheapest. See benchmarks/mood_model.py.
-    "default": TrainingConfig(
-        model=ModelConfig(hidden_size=32, num_layers=3, dropout=0.5, activation="tanh"),
-        optimizer="adamw",
-        learning_rate=1e-3,
-        weight_decay=1e-3,
-        batch_size=32,
-        max_epochs=200,
-        patience=40,
-        validation_fraction=0.2,
-        augmentation=AugmentationConfig(enabled=True),
-        preset="default",
-    ),
-    # Small and quick: for tests and smoke runs, not for production.
-    "fast": TrainingConfig(
-        model=ModelConfig(
-            hidden_size=32, num_layers=2, dropout=0.1, attention_size=32, dense_size=32
-        ),
-        optimizer="adamw",
-        learning_rate=3e-3,
-        batch_size=32,
-        max_epochs=40,
-        patience=10,
-        preset="fast",
-    ),
-}
+@dataclass(frozen=True)
+class EnsembleConfig:
+    """Several models trained on the same data; their probabilities are averaged."""
+
+    members: tuple[TrainingConfig, ...]
+    # Member weights in the average (None: equal).
+    weights: tuple[float, ...] | None = None
+    preset: str = "custom"
+    architecture: str = "ensemble"
+
+    def __post_init__(self) -> None:
+        if len(self.members) < 2:
+            raise ValueError("an ensemble needs at least two members")
+        if self.weights is not None and (
+            len(self.weights) != len(self.members) or min(self.weights) < 0
+        ):
+            raise ValueError("ensemble weights: one non-negative weight per member")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "architecture": self.architecture,
+            "preset": self.preset,
+            "weights": None if self.weights is None else list(self.weights),
+            "members": [member.to_dict() for member in self.members],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EnsembleConfig:
+        weights = data.get("weights")
+        return cls(
+            members=tuple(TrainingConfig.from_dict(member) for member in data["members"]),
+            weights=None if weights is None else tuple(weights),
+            preset=data.get("preset", "custom"),
+        )
+
+    def with_overrides(self, **overrides: Any) -> EnsembleConfig:
+        """Overrides apply to every member (e.g. ``max_epochs`` for a smoke run)."""
+        members = tuple(member.with_overrides(**overrides) for member in self.members)
+        return replace(self, members=members)
 
 
-def resolve_config(preset: str | TrainingConfig) -> TrainingConfig:
-    if isinstance(preset, TrainingConfig):
-        return preset
-    try:
-        return PRESETS[preset]
-    except KeyError:
-        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}") from None
+AnyTrainingConfig = TrainingConfig | EnsembleConfig
+
+
+def config_from_dict(data: dict[str, Any]) -> AnyTrainingConfig:
+    if data.get("architecture") == "ensemble":
+        return EnsembleConfig.from_dict(data)
+    return TrainingConfig.from_dict(data)
 
 
 @dataclass
 class TrainedMoodModel:
-    """Everything needed to tag tracks: weights, architecture, labels and scaling."""
+    """Everything needed to tag tracks: weights, architecture, labels, inputs and scaling.
 
-    module: MoodLSTM
-    model_config: ModelConfig
+    ``input_columns`` are the columns of the sequences it is fed that it reads: those of its
+    ``input_blocks`` in the analyses' feature set (``feature_sets.columns_for``), or every
+    column when None.
+    """
+
+    module: nn.Module
+    model_config: Any
     labels: list[str]
     normaliser: MinMaxNormaliser
     feature_set_version: str
     segment_seconds: float
+    architecture: str = "lstm_attention"
+    input_blocks: tuple[str, ...] = ("lld",)
+    input_columns: list[int] | None = None
     training_config: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     display_names: dict[str, str] = field(default_factory=dict)
@@ -181,6 +202,9 @@ class TrainedMoodModel:
     @property
     def n_features(self) -> int:
         return self.model_config.input_dim
+
+    def select_inputs(self, sequence: np.ndarray) -> np.ndarray:
+        return sequence if self.input_columns is None else sequence[:, self.input_columns]
 
     def predict_proba(
         self, sequences: Sequence[np.ndarray], *, batch_size: int = 256
@@ -197,13 +221,15 @@ class TrainedMoodModel:
         return [self.labels[i] for i in probabilities.argmax(axis=1)]
 
     def attention_weights(self, sequence: np.ndarray) -> np.ndarray | None:
-        """Per-segment attention of one raw sequence (None without attention)."""
-        scaled = self.normaliser.transform(sequence)
+        """Per-segment attention of one raw sequence (None for architectures without it)."""
+        if not getattr(self.model_config, "attention", False):
+            return None
+        scaled = self.normaliser.transform(self.select_inputs(sequence))
         features, lengths = pad_batch([scaled], input_dim=self.n_features)
         self.module.eval()
         with torch.inference_mode():
             _, weights = self.module(features, lengths, return_attention=True)
-        return None if weights is None else weights[0].numpy().copy()
+        return weights[0].numpy().copy()
 
 
 def predict_proba(
@@ -211,12 +237,12 @@ def predict_proba(
 ) -> np.ndarray:
     if len(sequences) == 0:
         return np.zeros((0, len(model.labels)), dtype=np.float32)
-    scaled = model.normaliser.transform_many(sequences)
+    scaled = model.normaliser.transform_many([model.select_inputs(s) for s in sequences])
     return _predict_scaled(model.module, scaled, batch_size=batch_size)
 
 
 def _predict_scaled(
-    module: MoodLSTM, scaled: Sequence[np.ndarray], *, batch_size: int
+    module: nn.Module, scaled: Sequence[np.ndarray], *, batch_size: int
 ) -> np.ndarray:
     module.eval()
     # Sorting by length keeps padding (wasted compute) low; results are put back in order.
@@ -226,7 +252,7 @@ def _predict_scaled(
         for start in range(0, len(order), batch_size):
             indices = order[start : start + batch_size]
             features, lengths = pad_batch(
-                [scaled[i] for i in indices], input_dim=module.config.input_dim
+                [scaled[i] for i in indices], input_dim=scaled[0].shape[1]
             )
             logits = module(features, lengths)
             probabilities[indices] = torch.softmax(logits, dim=1).numpy()
@@ -309,7 +335,7 @@ def train_mood_model(
     labels: Sequence[str],
     groups: Sequence[str] | None = None,
     *,
-    preset: str | TrainingConfig = "default",
+    preset: str | AnyTrainingConfig = "default",
     seed: int = 0,
     on_epoch: EpochCallback | None = None,
     sample_weights: Sequence[float] | None = None,
@@ -317,17 +343,35 @@ def train_mood_model(
     feature_set_version: str = "unknown",
     segment_seconds: float = 3.0,
     trained_on: dict[str, Any] | None = None,
-) -> TrainedMoodModel:
-    """Train the mood classifier on raw LLD sequences.
+) -> TrainedMoodModel | EnsembleMoodModel:
+    """Train a mood classifier of any architecture on raw feature sequences.
 
+    The sequences are the feature set's full vectors; the model reads the columns of its
+    config's ``input_blocks`` (every column when ``feature_set_version`` is not a known set).
     ``groups`` (artists) keep the validation split free of artist leakage; without them every
     clip is its own group. ``label_order`` fixes the output columns (default: sorted labels
     found in ``labels``). ``sample_weights`` (label confidences) are used only when the
     config's ``confidence_weighting`` is on. ``on_epoch(epoch, metrics)`` is called after every
-    epoch with train / validation loss, validation accuracy and macro-F1.
-    Same inputs + same seed → identical weights (CPU).
+    epoch with train / validation loss, validation accuracy and macro-F1 (for an ensemble,
+    also ``member``). Same inputs + same seed → identical weights (CPU).
     """
+    from emotion.ml.presets import resolve_config
+
     config = resolve_config(preset)
+    if isinstance(config, EnsembleConfig):
+        return _train_ensemble(
+            config,
+            sequences,
+            labels,
+            groups,
+            seed=seed,
+            on_epoch=on_epoch,
+            sample_weights=sample_weights,
+            label_order=label_order,
+            feature_set_version=feature_set_version,
+            segment_seconds=segment_seconds,
+            trained_on=trained_on,
+        )
     n = len(sequences)
     if n != len(labels):
         raise ValueError(f"{n} sequences but {len(labels)} labels")
@@ -341,13 +385,17 @@ def train_mood_model(
         raise ValueError(f"labels {sorted(unknown)} are not in label_order {label_list}")
     if len(label_list) < 2:
         raise ValueError("need at least two distinct labels to train a classifier")
+    input_columns = _input_columns(config, feature_set_version)
+    width = FEATURE_SETS[feature_set_version].dims if input_columns else config.model.input_dim
     for index, sequence in enumerate(sequences):
         shape = np.shape(sequence)
-        if len(shape) != 2 or shape[0] < 1 or shape[1] != config.model.input_dim:
+        if len(shape) != 2 or shape[0] < 1 or shape[1] != width:
             raise ValueError(
-                f"sequence {index} has shape {shape}; expected (n_segments>=1, "
-                f"{config.model.input_dim})"
+                f"sequence {index} has shape {shape}; expected (n_segments>=1, {width})"
             )
+    if input_columns:
+        sequences = [np.asarray(sequence)[:, input_columns] for sequence in sequences]
+        config = _reading(config, input_columns)
     label_to_index = {label: i for i, label in enumerate(label_list)}
     targets = np.array([label_to_index[label] for label in labels], dtype=np.int64)
     confidences = (
@@ -376,7 +424,7 @@ def train_mood_model(
     # depend only on `seed`.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        module = MoodLSTM(config.model, n_labels=len(label_list))
+        module = get_architecture(config.architecture).build(config.model, n_labels=len(label_list))
         optimizer = _make_optimizer(module, config)
         history, best_epoch, best_state = _fit(
             module=module,
@@ -432,14 +480,59 @@ def train_mood_model(
         normaliser=normaliser,
         feature_set_version=feature_set_version,
         segment_seconds=float(segment_seconds),
+        architecture=config.architecture,
+        input_blocks=config.input_blocks,
+        input_columns=input_columns,
         training_config=config.to_dict(),
         metrics=metrics,
     )
 
 
+def _input_columns(config: TrainingConfig, feature_set_version: str) -> list[int] | None:
+    """Columns of ``config.input_blocks`` in the feature set, or None (all) for data of an
+    unknown feature set (tests, experiments on hand-made arrays)."""
+    if feature_set_version not in FEATURE_SETS:
+        return None
+    return FEATURE_SETS[feature_set_version].columns(config.input_blocks)
+
+
+def _reading(config: TrainingConfig, input_columns: list[int]) -> TrainingConfig:
+    """The config for a model fed ``input_columns``: its input width, and the energy columns
+    of the gain augmentation moved to where they land among the selected columns."""
+    position = {column: index for index, column in enumerate(input_columns)}
+    energy = tuple(position[d] for d in config.augmentation.energy_dims if d in position)
+    return config.with_overrides(
+        model__input_dim=len(input_columns), augmentation__energy_dims=energy
+    )
+
+
+def _train_ensemble(
+    config: EnsembleConfig, sequences, labels, groups, *, on_epoch, trained_on, **common
+) -> TrainedMoodModel | EnsembleMoodModel:
+    """Every member on the same data and seed; the ensemble records what each was."""
+    from emotion.ml.ensemble import EnsembleMoodModel
+
+    members = []
+    for index, member in enumerate(config.members):
+        report = None if on_epoch is None else _tag_member(on_epoch, index)
+        members.append(
+            train_mood_model(sequences, labels, groups, preset=member, on_epoch=report, **common)
+        )
+    return EnsembleMoodModel(
+        members=members,
+        weights=list(config.weights) if config.weights else None,
+        training_config=config.to_dict(),
+        metrics={"preset": config.preset, "trained_on": trained_on or {}},
+    )
+
+
+def _tag_member(on_epoch: EpochCallback, index: int) -> EpochCallback:
+    return lambda epoch, record: on_epoch(epoch, {**record, "member": index})
+
+
 def _fit(
     *,
-    module: MoodLSTM,
+    module: nn.Module,
     optimizer: torch.optim.Optimizer,
     config: TrainingConfig,
     scaled: list[np.ndarray],
@@ -549,11 +642,11 @@ def _fit(
 def train_on_dataset(
     data: LabelledDataset,
     *,
-    preset: str | TrainingConfig = "default",
+    preset: str | AnyTrainingConfig = "default",
     seed: int = 0,
     on_epoch: EpochCallback | None = None,
     trained_on: dict[str, Any] | None = None,
-) -> TrainedMoodModel:
+) -> TrainedMoodModel | EnsembleMoodModel:
     """:func:`train_mood_model` on a labelled data set: its artists keep validation free of
     artist leakage, its label confidences weight the clips, and the artifact records the
     set's feature definition and a description of it next to ``trained_on``."""

@@ -1,4 +1,4 @@
-"""Extracting and storing each track's LLD sequence."""
+"""Extracting and storing each track's feature sequence."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalogue.models import Track
-from emotion.features import FEATURE_SET_VERSION, BadAudioError, analyse_audio
+from emotion.features import AnalysisError, analyse_audio
 from emotion.models import AnalysisStatus, TrackAnalysis
-from emotion.selectors import tracks_needing_analysis
+from emotion.selectors import current_feature_set_version, tracks_needing_analysis
 from emotion.services.tagging import request_track_tagging
 
 logger = logging.getLogger(__name__)
@@ -41,19 +41,20 @@ def request_track_analysis(*, track: Track) -> TrackAnalysis:
 def analysis_is_current(*, analysis: TrackAnalysis, track: Track) -> bool:
     return (
         analysis.status == AnalysisStatus.DONE
-        and analysis.feature_set_version == FEATURE_SET_VERSION
+        and analysis.feature_set_version == current_feature_set_version()
         and analysis.segment_seconds == settings.AUDIO_SEGMENT_SECONDS
         and analysis.audio_name == track.audio.name
     )
 
 
 def analyse_track(*, track: Track, force: bool = False) -> TrackAnalysis:
-    """Extract and store the LLD sequence of one track's audio.
+    """Extract and store the feature sequence of one track's audio.
 
     Idempotent: an analysis that is already current for the track's audio is left alone
     unless ``force`` is given.
     Decoding happens outside any transaction, so a long decode never holds row locks. Bad
-    audio ends in a failed state with its reason; errors that may pass (storage or database
+    audio, or a failing embedding step, ends in a failed state with its reason (retrying would
+    fail the same way); errors that may pass (storage or database
     unavailable) propagate so the task can retry them.
     """
     track_id = track.id
@@ -79,6 +80,7 @@ def analyse_track(*, track: Track, force: bool = False) -> TrackAnalysis:
                 audio_file,
                 segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
                 max_audio_seconds=settings.AUDIO_MAX_SECONDS,
+                feature_set_version=current_feature_set_version(),
             )
     except FileNotFoundError:
         return mark_analysis_failed(
@@ -86,7 +88,7 @@ def analyse_track(*, track: Track, force: bool = False) -> TrackAnalysis:
             audio_name=audio_name,
             reason=f"the audio file {audio_name!r} is missing from storage; upload it again",
         )
-    except BadAudioError as error:
+    except AnalysisError as error:
         return mark_analysis_failed(track_id=track_id, audio_name=audio_name, reason=error.reason)
 
     with transaction.atomic():

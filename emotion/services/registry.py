@@ -11,12 +11,15 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from emotion.features import FEATURE_SET_VERSION
-from emotion.ml import ArtifactError, TrainedMoodModel, load_artifact
+from emotion.ml import MoodModel, load_artifact
 from emotion.ml.artifact import artifact_to_bytes
 from emotion.ml.evaluation import plot_confusion_matrix
 from emotion.models import MoodModelVersion
-from emotion.selectors import previously_active_version
+from emotion.selectors import (
+    current_feature_set_version,
+    load_mood_model,
+    previously_active_version,
+)
 from emotion.services.tagging import request_catalogue_tagging
 
 logger = logging.getLogger(__name__)
@@ -24,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 def register_model_version(
     *,
-    model: TrainedMoodModel,
+    model: MoodModel,
     metrics: dict[str, Any] | None = None,
     evaluated_on: dict[str, Any] | None = None,
 ) -> MoodModelVersion:
@@ -35,8 +38,10 @@ def register_model_version(
     """
     version = MoodModelVersion(
         architecture={
-            **model.model_config.to_dict(),
+            "name": model.architecture,
             "preset": model.training_config.get("preset"),
+            "input_blocks": list(model.input_blocks),
+            "config": _plain_config(model),
         },
         labels=list(model.labels),
         display_names=dict(model.display_names),
@@ -60,13 +65,18 @@ def register_model_version(
     return version
 
 
+def _plain_config(model: MoodModel) -> dict[str, Any]:
+    config = model.model_config
+    return config if isinstance(config, dict) else config.to_dict()
+
+
 def register_artifact(*, artifact: bytes) -> MoodModelVersion:
     """Record an artifact trained elsewhere (e.g. ``train_mood_model`` on a GPU machine).
 
     It must fit today's features; its training metrics come along, held-out metrics do not
     (nothing here knows what it was trained on beyond what it says).
     """
-    model = load_artifact(artifact, expected_feature_set_version=FEATURE_SET_VERSION)
+    model = load_artifact(artifact, expected_feature_set_version=current_feature_set_version())
     return register_model_version(model=model)
 
 
@@ -78,11 +88,8 @@ def activate_model_version(*, version: MoodModelVersion) -> MoodModelVersion:
         current = MoodModelVersion.objects.select_for_update().filter(is_active=True).first()
         if current is not None and current.pk == version.pk:
             return current
-        if version.feature_set_version != FEATURE_SET_VERSION:
-            raise ArtifactError(
-                f"version {version.pk} was trained on features {version.feature_set_version!r}; "
-                f"the extractor produces {FEATURE_SET_VERSION!r}, so it cannot be activated"
-            )
+        # Refuses (ArtifactMismatchError) a model that reads blocks today's analyses lack.
+        load_mood_model(version=version)
         if current is not None:
             MoodModelVersion.objects.filter(pk=current.pk).update(is_active=False)
         version.is_active = True

@@ -18,9 +18,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from emotion.ml import PRESETS, ArtifactError, train_on_dataset
+from emotion.ml import ArtifactError, train_on_dataset
 from emotion.ml.datasets import LabelledDataset, load_labelled_dataset
 from emotion.ml.evaluation import evaluate_model, stable_artist_holdout
+from emotion.ml.presets import resolve_config, total_max_epochs
 from emotion.models import MoodModelVersion, TrainingRun, TrainingRunStatus, TrainingSource
 from emotion.selectors import active_model_version, curator_labelled_dataset, load_mood_model
 from emotion.services.registry import activate_model_version, register_model_version
@@ -44,8 +45,7 @@ def start_training_run(
     """Record a run and queue it on the training queue once the caller commits."""
     from emotion.tasks import train_mood_model_run
 
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
+    resolve_config(preset)  # an unknown name fails here, naming the choices
     if source == TrainingSource.DATASET and not dataset_path:
         raise ValueError("a dataset run needs the dataset folder")
     run = TrainingRun.objects.create(
@@ -158,15 +158,21 @@ def _split(data: LabelledDataset) -> tuple[list[int], list[int]]:
 
 
 def _train_candidate(run: TrainingRun, data: LabelledDataset):
-    max_epochs = PRESETS[run.preset].max_epochs
-    _update(run, stage=f"training on {len(data)} tracks", max_epochs=max_epochs)
+    config = resolve_config(run.preset)
+    _update(run, stage=f"training on {len(data)} tracks", max_epochs=total_max_epochs(config))
+    epochs_done = 0
 
     def on_epoch(epoch: int, metrics: dict[str, Any]) -> None:
+        nonlocal epochs_done
+        epochs_done += 1
         val_f1 = metrics.get("val_macro_f1")
-        stage = f"training on {len(data)} tracks" + (
-            f", validation macro-F1 {val_f1:.3f}" if val_f1 is not None else ""
+        member = metrics.get("member")
+        stage = (
+            f"training on {len(data)} tracks"
+            + (f", ensemble member {member + 1}" if member is not None else "")
+            + (f", validation macro-F1 {val_f1:.3f}" if val_f1 is not None else "")
         )
-        _update(run, epochs_done=epoch, stage=stage)
+        _update(run, epochs_done=epochs_done, stage=stage)
 
     return train_on_dataset(
         data,

@@ -41,6 +41,19 @@ def test_analyse_audio_command_writes_one_object_per_file(tmp_path):
         "cpu_seconds",
         "features",
     }
-    assert (ok["segments"], ok["dims"], ok["reason"]) == (2, 50, None)
-    assert np.asarray(ok["features"]).shape == (2, 50)
+    assert (ok["segments"], ok["dims"], ok["reason"]) == (2, 550, None)
+    assert ok["feature_set"] == "lld50-musicnn-v1"
+    assert np.asarray(ok["features"]).shape == (2, 550)
     assert results[1]["reason"] and results[2]["reason"]
+
+
+def test_analyse_audio_command_extracts_the_seed_llds_alone(tmp_path):
+    good = tmp_path / "good.wav"
+    good.write_bytes(music_wav(seconds=4))
+    out = tmp_path / "result.json"
+    call_command(
+        "analyse_audio", str(good), "--json", str(out), "--feature-set", "lld50-v1",
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    (result,) = json.loads(out.read_text())
+    assert (result["status"], result["dims"], result["feature_set"]) == ("ok", 50, "lld50-v1")

@@ -13,13 +13,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalogue.services import set_track_audio
-from emotion.features import FEATURE_SET_VERSION, N_FEATURES
+from emotion.features import DEFAULT_FEATURE_SET_VERSION, feature_set
+from emotion.features.musicnn import embedding
+from emotion.features.musicnn.weights import MUSICNN_MODELS
 from emotion.models import AnalysisStatus, TrackAnalysis
 from emotion.services.analysis import (
     analyse_track,
     request_track_analysis,
     requeue_stalled_and_stale_analyses,
 )
+from emotion.tasks import warm_up_feature_extraction
 from tests.emotion.audio_fixtures import bad_audio_cases, music_wav
 from tests.factories import TrackFactory
 
@@ -44,9 +47,9 @@ def test_uploading_audio_queues_an_analysis_that_stores_the_sequence(
 
     analysis = TrackAnalysis.objects.get(track=track)
     assert analysis.status == AnalysisStatus.DONE, analysis.failure_reason
-    assert analysis.feature_set_version == FEATURE_SET_VERSION
+    assert analysis.feature_set_version == DEFAULT_FEATURE_SET_VERSION
     matrix = analysis.feature_matrix()
-    assert matrix.shape == (analysis.n_segments, N_FEATURES)
+    assert matrix.shape == (analysis.n_segments, feature_set(DEFAULT_FEATURE_SET_VERSION).dims)
     assert matrix.dtype == np.float32
     assert analysis.n_segments == 2
     assert analysis.audio_seconds == pytest.approx(7.0, abs=0.05)
@@ -95,6 +98,35 @@ def test_bad_audio_fails_with_a_reason_and_the_next_track_is_analysed(case, sett
     assert len(failed.failure_reason) > 20, failed.failure_reason
     assert failed.features is None
 
+    assert analyse_track(track=good).status == AnalysisStatus.DONE
+
+
+def test_a_failing_embedding_step_fails_the_track_with_its_reason_and_the_worker_goes_on(
+    tmp_path, monkeypatch, caplog
+):
+    # Damaged musicnn weights on the worker: a real fault, no mock.
+    damaged = tmp_path / "weights"
+    damaged.mkdir()
+    for name in MUSICNN_MODELS:
+        (damaged / f"{name}.safetensors").write_bytes(b"not weights at all")
+    monkeypatch.setenv("MUSICNN_WEIGHTS_DIR", str(damaged))
+    embedding._models.cache_clear()  # the weights are loaded once per process
+    try:
+        warm_up_feature_extraction()  # a worker process starting now logs, does not die
+        assert "warm-up failed" in caplog.text
+        track = TrackFactory()
+        store_audio_unchecked(track, "song.wav", music_wav())
+        failed = analyse_track(track=track)
+        assert failed.status == AnalysisStatus.FAILED
+        assert "embedding step failed" in failed.failure_reason
+        assert "re-analyse" in failed.failure_reason
+        assert failed.features is None
+    finally:
+        monkeypatch.delenv("MUSICNN_WEIGHTS_DIR")
+        embedding._models.cache_clear()
+
+    good = TrackFactory()
+    store_audio_unchecked(good, "good.wav", music_wav())
     assert analyse_track(track=good).status == AnalysisStatus.DONE
 
 
@@ -158,7 +190,7 @@ def test_a_feature_version_change_triggers_re_extraction(django_capture_on_commi
         assert requeue_stalled_and_stale_analyses() == 1
     analysis = TrackAnalysis.objects.get(track=track)
     assert analysis.status == AnalysisStatus.DONE
-    assert analysis.feature_set_version == FEATURE_SET_VERSION
+    assert analysis.feature_set_version == DEFAULT_FEATURE_SET_VERSION
 
 
 def test_stalled_analyses_are_requeued(django_capture_on_commit_callbacks, settings):

@@ -75,7 +75,7 @@ def test_cross_validation_runs_every_model_on_the_same_folds(tmp_path, model_set
         str(dataset),
         "--folds",
         "2",
-        "--preset",
+        "--architecture",
         "fast",
         "--max-epochs",
         "5",
@@ -85,6 +85,12 @@ def test_cross_validation_runs_every_model_on_the_same_folds(tmp_path, model_set
         stderr=io.StringIO(),
     )
     models = json.loads(report.read_text())["models"]
-    assert len(models) == 7
+    names = [model["name"] for model in models]
+    # The requested preset, every architecture on the embeddings, the seed's LSTM variants
+    # on the LLDs and the baselines.
+    assert names[0] == "preset 'fast'"
+    for expected in ("ensemble", "pooled head", "LSTM + attention on LLD + embeddings",
+                     "logistic regression", "'seed-lstm'", "'paper'", "SVM", "LDA"):  # fmt: skip
+        assert any(expected in name for name in names), expected
     assert all(model["folds"] == 2 for model in models)
     assert "| majority class |" in out.getvalue()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from catalogue.services import create_track
+from emotion.features import feature_set
 from emotion.models import AnalysisStatus, TrackAnalysis
 from emotion.services.analysis import request_track_analysis
 from tests.emotion.audio_fixtures import bad_audio_cases, music_wav
@@ -41,7 +43,7 @@ def test_the_worker_analyses_uploaded_audio_only_after_commit(celery_worker):
     wait_for(lambda: finished(track.id), timeout=60, what="the worker to analyse the track")
     analysis = TrackAnalysis.objects.get(track=track)
     assert analysis.status == AnalysisStatus.DONE, analysis.failure_reason
-    assert analysis.feature_matrix().shape == (2, 50)
+    assert analysis.feature_matrix().shape == (2, feature_set(settings.AUDIO_FEATURE_SET).dims)
 
 
 def test_bad_audio_fails_on_the_worker_and_the_next_track_still_succeeds(celery_worker, settings):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion.features import FEATURE_SET_VERSION
+from emotion.features import LLD_FEATURE_SET_VERSION
 from emotion.ml import train_mood_model
 from emotion.services.registry import activate_model_version, register_model_version
 from tests.emotion.ml.synthetic import TINY_CONFIG
@@ -35,7 +35,7 @@ def trained_mood_model():
     ]
     labels = [label for label in LABELS for _ in range(16)]
     return train_mood_model(
-        sequences, labels, preset=TINY_CONFIG, seed=0, feature_set_version=FEATURE_SET_VERSION
+        sequences, labels, preset=TINY_CONFIG, seed=0, feature_set_version=LLD_FEATURE_SET_VERSION
     )
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import numpy as np
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from emotion.ml import TrainedMoodModel
+from emotion.ml import TrainedMoodModel, train_mood_model
+from emotion.ml.presets import resolve_config
+from emotion.services.registry import activate_model_version, register_model_version
 from recommender.models import MoodBasis, MoodSnapshot
 from recommender.services import (
     declare_mood,
@@ -17,7 +20,14 @@ from recommender.services import (
     refresh_recently_active_moods,
     request_mood_refresh,
 )
-from tests.factories import ListenerFactory, PlayFactory, TrackFactory
+from tests.factories import (
+    ListenerFactory,
+    PlayFactory,
+    TrackFactory,
+    analysed_track,
+    current_features,
+)
+from tests.recommender.conftest import LABELS, features_of
 
 pytestmark = pytest.mark.django_db
 
@@ -279,3 +289,33 @@ def test_my_mood_without_an_active_model_says_so_and_what_to_do(listener, listen
     assert "no recent plays" not in message
     assert "seed_demo" in message and "register_mood_model" in message
     assert not MoodSnapshot.objects.exists()
+
+
+@pytest.mark.parametrize("preset", ["pooled-embeddings", "lstm-embeddings", "ensemble"])
+def test_listener_mood_works_for_every_architecture(
+    preset, listener, settings, django_capture_on_commit_callbacks
+):
+    def combined(label: str, seed: int) -> np.ndarray:
+        features = current_features(features_of(label, seed=seed))
+        features[:, 50 + 10 * LABELS.index(label)] += 3.0  # the embeddings carry it too
+        return features
+
+    model = train_mood_model(
+        [combined(label, 1000 + 10 * k + i) for k, label in enumerate(LABELS) for i in range(8)],
+        [label for label in LABELS for _ in range(8)],
+        preset=resolve_config(preset).with_overrides(
+            max_epochs=40, patience=40, validation_fraction=0.0
+        ),
+        feature_set_version=settings.AUDIO_FEATURE_SET,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        activate_model_version(version=register_model_version(model=model))
+    for index in range(3):
+        track = analysed_track(combined("Q2", seed=50 + index), artist=f"Q2 artist {index}")
+        play(listener, track, times=3 - index, last=NOW - dt.timedelta(hours=index + 1))
+
+    (snapshot,) = infer_listener_moods(listeners=[listener], now=NOW)
+
+    assert snapshot.basis == MoodBasis.INFERRED
+    assert snapshot.label == "Q2"
+    assert snapshot.model_version.architecture["name"] == model.architecture

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from emotion.ml.datasets import LabelledDataset, load_labelled_dataset
+from emotion.ml.presets import DEFAULT_PRESET, PRESET_CHOICES
 
 
 def add_dataset_arguments(parser) -> None:
@@ -19,6 +20,17 @@ def add_dataset_arguments(parser) -> None:
         help="a folder with metadata.csv (path, label column, artist, title)",
     )
     parser.add_argument("--label-column", default="quadrant")
+
+
+def add_architecture_argument(parser, *, help_text: str = "the architecture preset") -> None:
+    parser.add_argument(
+        "--architecture",
+        "--preset",
+        dest="preset",
+        choices=PRESET_CHOICES,
+        default="default",
+        help=f"{help_text} (default: {DEFAULT_PRESET}, the best in cross-validation)",
+    )
 
 
 def load_dataset(*, dataset: Path, label_column: str, stderr) -> LabelledDataset:

@@ -15,11 +15,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from emotion.features import N_FEATURES, BadAudioError, analyse_audio
+from emotion.features import FEATURE_SETS, AnalysisError, analyse_audio, feature_set
 
 
 class Command(BaseCommand):
-    help = "Extract 50-dim LLD sequences from audio files (no database) and write them as JSON."
+    help = "Extract per-segment feature sequences from audio files (no database) as JSON."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH")
@@ -27,8 +27,13 @@ class Command(BaseCommand):
         parser.add_argument("--with-features", action="store_true")
         parser.add_argument("--segment-seconds", type=float, default=settings.AUDIO_SEGMENT_SECONDS)
         parser.add_argument("--max-seconds", type=float, default=settings.AUDIO_MAX_SECONDS)
+        parser.add_argument(
+            "--feature-set", choices=sorted(FEATURE_SETS), default=settings.AUDIO_FEATURE_SET
+        )
 
-    def handle(self, *args, paths, json_path, with_features, segment_seconds, max_seconds, **_):
+    def handle(
+        self, *args, paths, json_path, with_features, segment_seconds, max_seconds, **options
+    ):
         results = []
         for path in tqdm(paths, desc="analysing", unit="file", disable=len(paths) < 2):
             results.append(
@@ -37,6 +42,7 @@ class Command(BaseCommand):
                     with_features=with_features,
                     segment_seconds=segment_seconds,
                     max_seconds=max_seconds,
+                    feature_set_version=options["feature_set"],
                 )
             )
         Path(json_path).write_text(json.dumps(results, indent=1))
@@ -45,23 +51,32 @@ class Command(BaseCommand):
 
 
 def analyse_one_file(
-    path: Path, *, with_features: bool, segment_seconds: float, max_seconds: float
+    path: Path,
+    *,
+    with_features: bool,
+    segment_seconds: float,
+    max_seconds: float,
+    feature_set_version: str,
 ) -> dict:
     result: dict = {
         "path": str(path),
         "status": "failed",
         "reason": None,
+        "feature_set": feature_set_version,
         "segments": 0,
-        "dims": N_FEATURES,
+        "dims": feature_set(feature_set_version).dims,
         "audio_seconds": None,
         "cpu_seconds": None,
     }
     try:
         with path.open("rb") as audio_file:
             analysis = analyse_audio(
-                audio_file, segment_seconds=segment_seconds, max_audio_seconds=max_seconds
+                audio_file,
+                segment_seconds=segment_seconds,
+                max_audio_seconds=max_seconds,
+                feature_set_version=feature_set_version,
             )
-    except BadAudioError as error:
+    except AnalysisError as error:
         result["reason"] = error.reason
     except OSError as error:
         result["reason"] = f"cannot read the file: {error.strerror or error}"

@@ -2,9 +2,10 @@
 
     python manage.py cross_validate_mood_model --dataset PATH [--folds 10] [--json OUT]
 
-Every model (the product model, the seed's preset, a 1-layer LSTM with and without
-attention, SVM and LDA on time-averaged features, a majority-class floor) is trained and
-tested on exactly the same folds; no artist appears on both sides of a fold.
+Every architecture preset and baseline (``emotion.ml.evaluation.standard_candidates``: the
+embedding models when the features have embeddings, the seed's LSTM on the 50 LLDs and its
+variants, SVM and LDA on time-averaged LLDs, a majority-class floor) is trained and tested on
+exactly the same folds; no artist appears on both sides of a fold.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from emotion.management.commands._mood_model_options import add_dataset_arguments, load_dataset
-from emotion.ml import PRESETS
+from emotion.management.commands._mood_model_options import (
+    add_architecture_argument,
+    add_dataset_arguments,
+    load_dataset,
+)
 from emotion.ml.evaluation import cross_validate, standard_candidates
 
 
@@ -26,14 +30,12 @@ class Command(BaseCommand):
         add_dataset_arguments(parser)
         parser.add_argument("--folds", type=int, default=10)
         parser.add_argument("--seed", type=int, default=0)
+        add_architecture_argument(parser)
         parser.add_argument(
-            "--preset",
-            choices=sorted(PRESETS),
-            default="default",
-            help="training preset of the product model and the LSTM baselines",
-        )
-        parser.add_argument(
-            "--max-epochs", type=int, default=None, help="cap every LSTM's epochs (smoke runs only)"
+            "--max-epochs",
+            type=int,
+            default=None,
+            help="cap every network's epochs (smoke runs only)",
         )
         parser.add_argument("--json", dest="json_path", type=Path, default=None, metavar="OUT")
 
@@ -45,7 +47,11 @@ class Command(BaseCommand):
             sequences=data.sequences,
             labels=data.labels,
             groups=data.artists,
-            candidates=standard_candidates(default_preset=preset, max_epochs=max_epochs),
+            candidates=standard_candidates(
+                feature_set_version=data.feature_set_version,
+                default_preset=preset,
+                max_epochs=max_epochs,
+            ),
             n_folds=folds,
             seed=seed,
             sample_weights=data.confidences,

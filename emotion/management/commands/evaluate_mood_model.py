@@ -10,10 +10,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from emotion.features import FEATURE_SET_VERSION
 from emotion.management.commands._mood_model_options import add_dataset_arguments, load_dataset
 from emotion.ml import ArtifactError, load_artifact
 from emotion.ml.evaluation import evaluate_model, plot_confusion_matrix
+from emotion.selectors import current_feature_set_version
 
 
 class Command(BaseCommand):
@@ -29,7 +29,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, model, dataset, label_column, json_path, plot, **options) -> None:
         try:
-            mood_model = load_artifact(model, expected_feature_set_version=FEATURE_SET_VERSION)
+            mood_model = load_artifact(
+                model, expected_feature_set_version=current_feature_set_version()
+            )
         except (ArtifactError, OSError) as error:
             raise CommandError(f"cannot use {model}: {error}") from error
         data = load_dataset(dataset=dataset, label_column=label_column, stderr=self.stderr)

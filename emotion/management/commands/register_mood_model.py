@@ -34,4 +34,8 @@ class Command(BaseCommand):
         except ArtifactError as error:
             raise CommandError(str(error)) from error
         state = "active; the catalogue is being re-tagged" if activate else "inactive"
-        self.stdout.write(f"registered {version} ({', '.join(version.labels)}): {state}")
+        architecture = version.architecture.get("name", "lstm_attention")
+        self.stdout.write(
+            f"registered {version}, a {architecture} model on {version.feature_set_version} "
+            f"({', '.join(version.labels)}): {state}"
+        )

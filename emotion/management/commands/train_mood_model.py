@@ -13,17 +13,22 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from emotion.management.commands._mood_model_options import add_dataset_arguments, load_dataset
-from emotion.ml import PRESETS, save_artifact, train_on_dataset
+from emotion.management.commands._mood_model_options import (
+    add_architecture_argument,
+    add_dataset_arguments,
+    load_dataset,
+)
+from emotion.ml import save_artifact, train_on_dataset
+from emotion.ml.presets import resolve_config, total_max_epochs
 
 
 class Command(BaseCommand):
-    help = "Train the LSTM + attention mood model on every row of a dataset folder."
+    help = "Train a mood model of any architecture on every row of a dataset folder."
 
     def add_arguments(self, parser) -> None:
         add_dataset_arguments(parser)
         parser.add_argument("--output", type=Path, default=None, metavar="FILE")
-        parser.add_argument("--preset", choices=sorted(PRESETS), default="default")
+        add_architecture_argument(parser)
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, dataset, label_column, output, preset, seed, **options) -> None:
@@ -33,7 +38,7 @@ class Command(BaseCommand):
         )
         output.parent.mkdir(parents=True, exist_ok=True)
 
-        epochs = tqdm(desc="training", unit="epoch")
+        epochs = tqdm(desc="training", unit="epoch", total=total_max_epochs(resolve_config(preset)))
 
         def on_epoch(epoch: int, metrics: dict) -> None:
             epochs.update(1)
@@ -53,6 +58,7 @@ class Command(BaseCommand):
         epochs.close()
         save_artifact(model, output)
         self.stdout.write(
-            f"trained on {len(data)} clips ({', '.join(model.labels)}) with preset {preset!r} "
+            f"trained a {model.architecture} model (preset {preset!r}) on {len(data)} clips "
+            f"({', '.join(model.labels)}) "
             f"in {time.perf_counter() - started:.0f} s -> {output}"
         )

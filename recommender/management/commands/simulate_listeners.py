@@ -18,10 +18,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from emotion.features import FEATURE_SET_VERSION
-from emotion.management.commands._mood_model_options import add_dataset_arguments, load_dataset
-from emotion.ml import PRESETS, ArtifactError, load_artifact, train_on_dataset
+from emotion.management.commands._mood_model_options import (
+    add_architecture_argument,
+    add_dataset_arguments,
+    load_dataset,
+)
+from emotion.ml import ArtifactError, load_artifact, train_on_dataset
 from emotion.ml.evaluation import stable_artist_holdout
+from emotion.selectors import current_feature_set_version
 from recommender.simulation import SimulationConfig, run_simulation
 
 
@@ -38,12 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--weeks", type=int, required=True)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--json", type=Path, default=None, metavar="OUT")
-        parser.add_argument(
-            "--preset",
-            choices=sorted(PRESETS),
-            default="default",
-            help="training preset when no --model is given",
-        )
+        add_architecture_argument(parser, help_text="architecture to train without --model")
         parser.add_argument(
             "--noise",
             type=float,
@@ -71,7 +70,9 @@ class Command(BaseCommand):
         data = load_dataset(dataset=dataset, label_column=label_column, stderr=self.stderr)
         if model is not None:
             try:
-                trained = load_artifact(model, expected_feature_set_version=FEATURE_SET_VERSION)
+                trained = load_artifact(
+                    model, expected_feature_set_version=current_feature_set_version()
+                )
             except ArtifactError as error:
                 raise CommandError(str(error)) from error
             catalogue = data

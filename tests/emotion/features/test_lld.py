@@ -8,7 +8,7 @@ import pytest
 
 from emotion.features import (
     FEATURE_NAMES,
-    N_FEATURES,
+    N_LLD_FEATURES,
     SAMPLE_RATE,
     AudioTooShortError,
     NonFiniteAudioError,
@@ -97,7 +97,7 @@ def test_full_scale_sine_energy_is_about_77() -> None:
 def test_segment_count(seconds: float, segment_seconds: float, expected: int) -> None:
     samples = harmonic_tone(300.0, seconds) + white_noise(seconds, amplitude=0.01)
     features = extract_lld_sequence(samples, segment_seconds=segment_seconds)
-    assert features.shape == (expected, N_FEATURES)
+    assert features.shape == (expected, N_LLD_FEATURES)
     assert features.dtype == np.float32
     assert np.isfinite(features).all()
 
@@ -119,7 +119,7 @@ def test_other_sample_rates_and_stereo_are_accepted(tone_220: np.ndarray) -> Non
     high_rate = librosa.resample(tone_220, orig_sr=SAMPLE_RATE, target_sr=44_100)
     stereo = np.stack([high_rate, high_rate], axis=1)
     features = extract_lld_sequence(stereo, sample_rate=44_100)
-    assert features.shape == (2, N_FEATURES)
+    assert features.shape == (2, N_LLD_FEATURES)
     assert features[:, PITCH_MEAN] == pytest.approx(220.0, abs=2.0)
 
 

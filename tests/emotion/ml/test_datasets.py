@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from emotion.features import DEFAULT_FEATURE_SET_VERSION, feature_set
 from emotion.ml.artifact import artifact_to_bytes, load_artifact
 from emotion.ml.datasets import (
     DEFAULT_FEATURE_CACHE_DIR,
@@ -16,11 +17,13 @@ from emotion.ml.datasets import (
 )
 from emotion.ml.evaluation import (
     artist_grouped_folds,
+    cross_validate,
     evaluate_model,
+    model_candidate,
     plot_confusion_matrix,
     plot_learning_curves,
 )
-from emotion.ml.training import PRESETS, train_mood_model
+from emotion.ml.training import train_on_dataset
 
 FOUR_Q = default_datasets_dir() / "4q"
 
@@ -65,7 +68,7 @@ def test_bad_and_missing_files_are_reported_and_features_cached(tmp_path):
     _write_folder(tmp_path, rows)
     calls = []
 
-    def fake_extractor(path, *, segment_seconds):
+    def fake_extractor(path, *, segment_seconds, feature_set_version):
         calls.append(Path(path).name)
         if Path(path).name == "broken.mp3":
             raise BadAudioError("cannot decode")
@@ -79,7 +82,7 @@ def test_bad_and_missing_files_are_reported_and_features_cached(tmp_path):
     assert dataset.artists == ["X", "Y"]
     assert dataset.confidences == [0.75, 1.0]
     assert {f.path: f.reason.split(":")[0] for f in dataset.failures} == {
-        "audio/broken.mp3": "bad audio",
+        "audio/broken.mp3": "cannot analyse",
         "audio/gone.mp3": "file not found",
     }
     # Second load: served from cache, the extractor only sees the file that failed.
@@ -106,7 +109,7 @@ def test_missing_label_column_is_a_clear_error(tmp_path):
 
 @pytest.mark.dataset
 @pytest.mark.skipif(not (FOUR_Q / "metadata.csv").is_file(), reason=f"no 4Q data set at {FOUR_Q}")
-def test_short_training_and_evaluation_on_real_4q(tmp_path):
+def test_short_cross_validation_of_the_default_architecture_on_real_4q(tmp_path):
     dataset = load_labelled_dataset(
         FOUR_Q,
         limit_per_label=40,
@@ -115,20 +118,28 @@ def test_short_training_and_evaluation_on_real_4q(tmp_path):
         workers=2,
     )
     assert len(dataset) == 160 and not dataset.failures
-    assert all(s.shape[1] == 50 and s.shape[0] >= 1 for s in dataset.sequences)
+    width = feature_set(DEFAULT_FEATURE_SET_VERSION).dims
+    assert all(s.shape[1] == width and s.shape[0] >= 1 for s in dataset.sequences)
+    (result,) = cross_validate(
+        sequences=dataset.sequences,
+        labels=dataset.labels,
+        groups=dataset.artists,
+        candidates=[
+            model_candidate("default", "default", feature_set_version=dataset.feature_set_version)
+        ],
+        n_folds=4,
+        seed=0,
+        progress=False,
+    )
+    summary = result.summary()
+    # Chance is 0.25 and the seed's LSTM on LLDs scores about 0.5 on all 720 clips; the
+    # embeddings separate the quadrants on 120 training clips per fold already.
+    assert summary["macro_f1_mean"] > 0.55, summary["fold_metrics"]
+
+    # The artifact round trip of the default architecture, evaluated on one fold's artists.
     train, test = artist_grouped_folds(dataset.labels, dataset.artists, n_folds=4, seed=0)[0]
     assert not {dataset.artists[i] for i in train} & {dataset.artists[i] for i in test}
-    training = dataset.subset(train)
-    config = PRESETS["fast"].with_overrides(max_epochs=25)
-    model = train_mood_model(
-        training.sequences,
-        training.labels,
-        training.artists,
-        preset=config,
-        seed=0,
-        feature_set_version=dataset.feature_set_version,
-        segment_seconds=3.0,
-    )
+    model = train_on_dataset(dataset.subset(train), preset="default", seed=0)
     loaded = load_artifact(
         artifact_to_bytes(model),
         expected_feature_set_version=dataset.feature_set_version,
@@ -137,7 +148,6 @@ def test_short_training_and_evaluation_on_real_4q(tmp_path):
     held_out = dataset.subset(test)
     metrics = evaluate_model(loaded, sequences=held_out.sequences, labels=held_out.labels)
     assert metrics["n"] == len(test)
-    # Chance is 0.25; a few epochs on 120 clips already separate the arousal axis.
-    assert metrics["accuracy"] > 0.35, metrics
+    assert metrics["accuracy"] > 0.5, metrics
     assert plot_confusion_matrix(metrics, tmp_path / "c.png").stat().st_size > 1000
     assert plot_learning_curves([model.metrics["history"]], tmp_path / "l.png").exists()

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from emotion.ml.inference import average_sequences, tag_tracks
-from emotion.ml.training import PRESETS, TrainingConfig, train_mood_model
+from emotion.ml.presets import PRESETS
+from emotion.ml.training import config_from_dict, train_mood_model
 from tests.emotion.ml.synthetic import TINY_CONFIG, make_synthetic
 
 
@@ -89,7 +90,7 @@ def test_presets_are_valid_and_paper_matches_seed():
     assert (paper.model.dropout, paper.model.activation, paper.max_epochs) == (0.7, "tanh", 1000)
     assert paper.model.num_layers == 3 and paper.model.attention
     for config in PRESETS.values():
-        assert TrainingConfig.from_dict(config.to_dict()) == config
+        assert config_from_dict(config.to_dict()) == config
 
 
 def test_average_sequences_handles_ragged_lengths():

@@ -1,0 +1,67 @@
+"""The architecture registry: a name → its config class → its torch module.
+
+Every architecture maps a zero-padded batch of feature sequences and their lengths to logits
+over the labels, ``module(features (batch, steps, input_dim), lengths (batch,)) → logits``,
+so training (``training``), inference and the artifact format (``artifact``) are shared by
+all of them. A model version names its architecture; the artifact stores the config, and
+``build`` makes the same module again from it. An ensemble is not an architecture of its
+own: it is several trained models in one artifact (``ensemble``).
+
+To add a family: write its config dataclass (``input_dim``, ``to_dict``, ``from_dict``) and
+module (``__init__(config, *, n_labels)``, ``forward(features, lengths)``), register it
+below, and give it a preset in ``presets``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from emotion.ml.model import ModelConfig, MoodLSTM
+from emotion.ml.pooled import PooledHead, PooledHeadConfig
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    config_class: type
+    module_class: type[nn.Module]
+    description: str
+
+    def config_from_dict(self, data: dict[str, Any]) -> Any:
+        return self.config_class.from_dict(data)
+
+    def build(self, config: Any, *, n_labels: int) -> nn.Module:
+        if not isinstance(config, self.config_class):
+            raise TypeError(f"{self.name} needs a {self.config_class.__name__}")
+        return self.module_class(config, n_labels=n_labels)
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    architecture.name: architecture
+    for architecture in (
+        Architecture(
+            "lstm_attention",
+            ModelConfig,
+            MoodLSTM,
+            "stacked LSTM over the segments, additive attention, dense, softmax (seed 002)",
+        ),
+        Architecture(
+            "pooled_head",
+            PooledHeadConfig,
+            PooledHead,
+            "mean (+ std, + max) over the segments, then logistic regression or a small MLP",
+        ),
+    )
+}
+ENSEMBLE = "ensemble"
+
+
+def get_architecture(name: str) -> Architecture:
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        known = ", ".join([*ARCHITECTURES, ENSEMBLE])
+        raise ValueError(f"unknown architecture {name!r}; known: {known}") from None
