@@ -335,6 +335,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "emotion.tasks.retrain_mood_model_on_schedule",
         "schedule": env_crontab("MOOD_MODEL_RETRAIN_CRON", "0 4 * * 1"),
     },
+    "sweep-imports": {
+        "task": "listening.tasks.sweep_imports",
+        "schedule": timedelta(minutes=env_number("IMPORT_SWEEP_MINUTES", 10)),
+    },
 }
 
 # --- Audio analysis -------------------------------------------------------------------------
@@ -348,6 +352,31 @@ AUDIO_FEATURE_SET = env_str("AUDIO_FEATURE_SET", "lld50-musicnn-v1")
 AUDIO_MAX_SECONDS = env_number("AUDIO_MAX_SECONDS", 20 * 60)
 # An analysis still pending after this long lost its task (broker down at commit time, say).
 ANALYSIS_STALL_MINUTES = env_number("ANALYSIS_STALL_MINUTES", 30)
+
+# --- Listening-history imports ---------------------------------------------------------------
+
+# An import still running this long after its last attempt started has no task left to finish
+# it (its worker was lost, or storage or the database failed through every retry): the beat
+# sweep fails it with that reason. Keep it well above CELERY_TASK_TIME_LIMIT.
+IMPORT_STALL_MINUTES = env_number("IMPORT_STALL_MINUTES", 30)
+
+
+def env_file_retention(name: str, default: str) -> str | int:
+    """One of delete-on-success or keep, or a whole number of days (returned as an int)."""
+    raw = (os.environ.get(name) or default).strip()
+    if raw in {"delete-on-success", "keep"}:
+        return raw
+    if raw.isdigit():
+        return int(raw)
+    raise ImproperlyConfigured(
+        f"{name}={raw!r}; use delete-on-success, keep, or a number of days such as 30"
+    )
+
+
+# What becomes of an uploaded export file: "delete-on-success" (deleted once its plays are
+# stored; a failed import keeps its file for a person to look at), "keep", or a number of days
+# after which the file of any finished import, done or failed, is deleted by the sweep.
+IMPORT_FILE_RETENTION = env_file_retention("IMPORT_FILE_RETENTION", "delete-on-success")
 
 # --- Mood model ------------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ def amqp_queue() -> Iterator[str]:
         with celery_app.connection_for_write(AMQP_BROKER_URL) as broker:
             broker.ensure_connection(max_retries=1, timeout=3)
     except Exception as error:  # noqa: BLE001 - any failure to connect means the same
-        missing_service(f"RabbitMQ at {AMQP_BROKER_URL} (TEST_AMQP_BROKER_URL) unreachable: {error}")
+        missing_service(f"RabbitMQ (TEST_AMQP_BROKER_URL={AMQP_BROKER_URL}) unreachable: {error}")
     name = f"worker-loss-test-{uuid.uuid4().hex[:12]}"
     yield name
     with celery_app.connection_for_write(AMQP_BROKER_URL) as broker:

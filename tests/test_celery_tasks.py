@@ -1,8 +1,8 @@
-"""Which tasks are acknowledged late, and why that is safe on the production broker.
+"""The project's Celery tasks: what beat schedules, and which tasks are acknowledged late.
 
-RabbitMQ closes a channel whose delivery stays unacknowledged past its ``consumer_timeout``
-(30 min by default) and hands every delivery of that channel out again. A late-acked task is
-unacknowledged while it runs, so each must end, at the latest, well before that.
+RabbitMQ, the production broker, closes a channel whose delivery stays unacknowledged past its
+``consumer_timeout`` (30 min by default) and hands every delivery of that channel out again. A
+late-acked task is unacknowledged while it runs, so each must end well before that.
 """
 
 from __future__ import annotations
@@ -42,3 +42,10 @@ def test_analysis_is_acknowledged_late_and_training_when_it_starts():
     analysis = tasks["emotion.tasks.analyse_track_audio"]
     assert analysis.acks_late and analysis.reject_on_worker_lost
     assert not tasks["emotion.tasks.train_mood_model_run"].acks_late
+
+
+def test_every_beat_entry_names_a_registered_task():
+    tasks = project_tasks()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"emotion.tasks.requeue_stalled_analyses", "listening.tasks.sweep_imports"} <= scheduled
+    assert scheduled - set(tasks) == set()
