@@ -111,6 +111,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the request guards, so the answers they refuse with carry the headers too.
+    "common.middleware.RateLimitHeadersMiddleware",
     "common.middleware.RequestBodyLimitMiddleware",
     "common.middleware.RefuseNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -218,7 +220,8 @@ AUDIO_MAX_UPLOAD_BYTES = env_number("AUDIO_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 # applies to every upload.
 IMPORT_MAX_UPLOAD_BYTES = env_number("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 
-# --- Cache (throttling counters); Redis when configured so limits hold across processes -----
+# --- Cache (throttle counters, the mood-refresh debounce); Redis when configured, so that -----
+# --- every web process and worker counts and claims in the same place ------------------------
 
 REDIS_CACHE_URL = env_str("REDIS_CACHE_URL")
 if REDIS_CACHE_URL:
@@ -249,9 +252,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.StandardPagination",
     "PAGE_SIZE": 50,
+    # Counted atomically in the cache in fixed windows, and reported in ListenBrainz's
+    # X-RateLimit-* headers (common.throttling).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "common.throttling.AnonRateThrottle",
+        "common.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("THROTTLE_ANON_RATE", "60/min"),
@@ -265,6 +270,8 @@ REST_FRAMEWORK = {
 # Errors answered before any view runs (unknown paths, refused input) take the error shape of
 # the API the path belongs to: ListenBrainz's {"code", "error"} under /1/, ours elsewhere.
 ERROR_BODIES_BY_PATH_PREFIX = {"/1/": "listening.listenbrainz.listenbrainz_error_body"}
+# Every response under these paths carries the X-RateLimit-* headers (common.middleware).
+RATE_LIMIT_HEADERS_PATH_PREFIXES = ("/api/v1/", "/1/")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Emotion-aware music recommender API",
@@ -459,9 +466,19 @@ LOGGING = {
 # --- Production guard -----------------------------------------------------------------------
 
 if IS_PRODUCTION:
+    # HTTPS only, behind a TLS-terminating proxy that says so in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # The compose health check asks the web container itself, over plain http, with no proxy
+    # in between; a redirect to https would make it fail.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # A year, as the browsers' preload lists require. Browsers remember it: a domain that must
+    # also serve plain http (itself or a subdomain) sets these lower or off before deploying.
+    SECURE_HSTS_SECONDS = env_number("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
     insecure = []
@@ -475,6 +492,11 @@ if IS_PRODUCTION:
         insecure.append("DATABASE_URL must point at PostgreSQL, not the embedded SQLite file")
     if not CELERY_BROKER_URL:
         insecure.append("CELERY_BROKER_URL must be set: production runs tasks on workers")
+    if not REDIS_CACHE_URL:
+        insecure.append(
+            "REDIS_CACHE_URL must be set: web processes and workers share rate-limit counters "
+            "and the mood-refresh debounce through it"
+        )
     if insecure:
         raise ImproperlyConfigured(
             "Refusing to start in production with insecure settings: " + "; ".join(insecure)

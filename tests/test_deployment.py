@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -88,10 +89,21 @@ def _env_example() -> dict[str, str]:
     return pairs
 
 
-def _django_check(env: dict[str, str]) -> subprocess.CompletedProcess:
+def _example_environment_here(**overrides: str) -> dict[str, str]:
+    """docker/env.example with the compose service hosts replaced by this machine."""
+    env = _env_example()
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_CACHE_URL"):
+        env[name] = (
+            env[name].replace("@postgres:", "@127.0.0.1:").replace("//redis:", "//127.0.0.1:")
+        )
+    return {**env, **overrides}
+
+
+def _run_python(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
+    """Python in this checkout with ``env`` over this environment (less what the example sets)."""
     clean = {k: v for k, v in os.environ.items() if k not in _env_example() and k != "DEBUG"}
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, *arguments],
         cwd=REPO_ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "recommender.settings", **env},
         capture_output=True,
@@ -100,16 +112,96 @@ def _django_check(env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+def _django_check(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return _run_python(env, "-c", "import django; django.setup()")
+
+
 def test_production_refuses_insecure_defaults():
     result = _django_check({"DJANGO_ENV": "production"})
     assert result.returncode != 0
-    for complaint in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"):
+    for complaint in (
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "REDIS_CACHE_URL",
+    ):
         assert complaint in result.stderr
 
 
 def test_production_starts_with_the_example_environment():
     result = _django_check(_env_example())
     assert result.returncode == 0, result.stderr
+
+
+def test_the_deployment_checklist_finds_nothing_in_the_example_environment():
+    result = _run_python(
+        _example_environment_here(), "manage.py", "check", "--deploy", "--fail-level", "WARNING"
+    )
+    assert result.returncode == 0, result.stderr
+    # Nothing found and nothing silenced: HSTS, the https redirect, secure cookies, no DEBUG.
+    assert result.stdout.strip() == "System check identified no issues (0 silenced).", result.stdout
+
+
+def test_production_answers_over_https_only_and_never_with_a_debug_page():
+    # Nothing listens on port 1: the health check must answer (503) without any service.
+    unreachable = {
+        "DATABASE_URL": "postgres://recommender:recommender@127.0.0.1:1/recommender",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
+        "REDIS_CACHE_URL": "redis://127.0.0.1:1/1",
+    }
+    result = _run_python(_example_environment_here(**unreachable), "-c", PRODUCTION_REQUESTS)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.splitlines()[-1])
+
+    assert seen["settings"] == {
+        "DEBUG": False,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+    }
+    plain_http = seen["GET http://localhost/api/v1/me/"]
+    assert (plain_http["status"], plain_http["location"]) == (301, "https://localhost/api/v1/me/")
+    # Compose's health check asks over plain http, with no proxy: it gets the health, not a
+    # redirect.
+    health = seen["GET http://localhost/healthz"]
+    assert (health["status"], json.loads(health["body"])["status"]) == (503, "unavailable")
+    # Behind the TLS proxy: HSTS, and Django's plain 404 page, not the debug page listing URLs.
+    unknown = seen["GET https://localhost/no-such-page (via the proxy)"]
+    assert unknown["status"] == 404
+    assert unknown["hsts"] == "max-age=31536000; includeSubDomains; preload"
+    assert "The requested resource was not found on this server." in unknown["body"]
+    assert "URLconf" not in unknown["body"]
+
+
+PRODUCTION_REQUESTS = """
+import json
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+
+client = Client(HTTP_HOST="localhost")
+
+def answer(path, **headers):
+    response = client.get(path, **headers)
+    return {
+        "status": response.status_code,
+        "location": response.get("Location"),
+        "hsts": response.get("Strict-Transport-Security"),
+        "body": response.content.decode(errors="replace"),
+    }
+
+names = ("DEBUG", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_PROXY_SSL_HEADER")
+print(json.dumps({
+    "settings": {name: getattr(settings, name) for name in names},
+    "GET http://localhost/api/v1/me/": answer("/api/v1/me/"),
+    "GET http://localhost/healthz": answer("/healthz"),
+    "GET https://localhost/no-such-page (via the proxy)": answer(
+        "/no-such-page", HTTP_X_FORWARDED_PROTO="https"
+    ),
+}))
+"""
 
 
 def test_an_invalid_retraining_cron_stops_start_up():
