@@ -295,6 +295,11 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 # With no broker, tasks run in-process right after the transaction commits: the embedded
 # default needs no Redis, and the code path (on_commit -> delay) is the same as in production.
+# Production runs on RabbitMQ (amqp://, docker/compose.yml) because of acks_late below: a
+# delivery stays unacknowledged until its task returns, and RabbitMQ puts it back in its queue
+# the moment the worker's connection drops, so the task of a killed worker runs again on the
+# next one at once. Redis (redis://) is fine for development, but gives such a delivery back
+# only after its visibility timeout (below).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
@@ -313,7 +318,11 @@ CELERY_TASK_ROUTES = {
     "emotion.tasks.train_*": {"queue": "training"},
     "recommender.tasks.*": {"queue": "inference"},
 }
-# A late-acked task is redelivered after this long; it must outlast the slowest task.
+# On Redis, a late-acked task is redelivered after this long; it must outlast the slowest task.
+# (RabbitMQ ignores it. Its counterpart there is the server's consumer_timeout, which closes a
+# channel holding a delivery unacknowledged for longer: 30 min by default, 4 h in compose's
+# docker/rabbitmq.conf. Late-acked tasks end well within 30 min, since training, the one long
+# task, is acknowledged when it starts; the 4 h is for deliveries a busy worker holds back.)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -333,6 +342,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "emotion.tasks.retrain_mood_model_on_schedule",
         "schedule": env_crontab("MOOD_MODEL_RETRAIN_CRON", "0 4 * * 1"),
     },
+    "sweep-imports": {
+        "task": "listening.tasks.sweep_imports",
+        "schedule": timedelta(minutes=env_number("IMPORT_SWEEP_MINUTES", 10)),
+    },
 }
 
 # --- Audio analysis -------------------------------------------------------------------------
@@ -347,6 +360,31 @@ AUDIO_MAX_SECONDS = env_number("AUDIO_MAX_SECONDS", 20 * 60)
 # An analysis still pending after this long lost its task (broker down at commit time, say).
 ANALYSIS_STALL_MINUTES = env_number("ANALYSIS_STALL_MINUTES", 30)
 
+# --- Listening-history imports ---------------------------------------------------------------
+
+# An import still running this long after its last attempt started has no task left to finish
+# it (its worker was lost, or storage or the database failed through every retry): the beat
+# sweep fails it with that reason. Keep it well above CELERY_TASK_TIME_LIMIT.
+IMPORT_STALL_MINUTES = env_number("IMPORT_STALL_MINUTES", 30)
+
+
+def env_file_retention(name: str, default: str) -> str | int:
+    """One of delete-on-success or keep, or a whole number of days (returned as an int)."""
+    raw = (os.environ.get(name) or default).strip()
+    if raw in {"delete-on-success", "keep"}:
+        return raw
+    if raw.isdigit():
+        return int(raw)
+    raise ImproperlyConfigured(
+        f"{name}={raw!r}; use delete-on-success, keep, or a number of days such as 30"
+    )
+
+
+# What becomes of an uploaded export file: "delete-on-success" (deleted once its plays are
+# stored; a failed import keeps its file for a person to look at), "keep", or a number of days
+# after which the file of any finished import, done or failed, is deleted by the sweep.
+IMPORT_FILE_RETENTION = env_file_retention("IMPORT_FILE_RETENTION", "delete-on-success")
+
 # --- Mood model ------------------------------------------------------------------------------
 
 # Scheduled retraining learns from tracks with a curator label ("curator") or from a dataset
@@ -359,7 +397,9 @@ MOOD_MODEL_TRAINING_LABEL_COLUMN = env_str("MOOD_MODEL_TRAINING_LABEL_COLUMN", "
 MOOD_MODEL_TRAINING_PRESET = env_str(
     "MOOD_MODEL_TRAINING_ARCHITECTURE", env_str("MOOD_MODEL_TRAINING_PRESET", "default")
 )
-# Must stay below the broker's visibility timeout, or a long run would be delivered twice.
+# Training tasks are acknowledged when they start, so a long run is never delivered twice, but
+# a task a worker holds back behind one waits this long: keep it below the broker's redelivery
+# timeout (Redis's visibility timeout, RabbitMQ's consumer_timeout; 4 h in compose).
 MOOD_MODEL_TRAINING_TIME_LIMIT = env_number("MOOD_MODEL_TRAINING_TIME_LIMIT", 3 * 3600)
 # Share of artists held out to compare a new model with the active one.
 MOOD_MODEL_HOLDOUT_FRACTION = env_number("MOOD_MODEL_HOLDOUT_FRACTION", 0.2)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.conf import settings
 
 from tests.worker_process import wait_for
 
@@ -23,7 +24,7 @@ def compose() -> dict:
 
 
 def test_compose_has_every_service(compose):
-    assert set(compose["services"]) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(compose["services"]) == {"postgres", "rabbitmq", "redis", "web", "worker", "beat"}
 
 
 @pytest.mark.parametrize("name", ["web", "worker", "beat"])
@@ -34,7 +35,7 @@ def test_app_services_build_the_app_image_from_existing_paths(compose, name):
     assert (context / service["build"]["dockerfile"]).is_file()
     env_file = service["env_file"]
     assert (DOCKER_DIR / (env_file if isinstance(env_file, str) else env_file[0])).is_file()
-    assert set(service["depends_on"]) == {"postgres", "redis"}
+    assert set(service["depends_on"]) == {"postgres", "rabbitmq", "redis"}
 
 
 def test_service_commands(compose):
@@ -47,6 +48,27 @@ def test_service_commands(compose):
     assert services["beat"]["command"].startswith("celery -A recommender beat")
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["redis"]["image"].startswith("redis:")
+    assert services["rabbitmq"]["image"].startswith("rabbitmq:")
+
+
+def test_the_production_broker_is_rabbitmq_with_a_consumer_timeout_above_training(compose):
+    # RabbitMQ redelivers a killed worker's tasks at once (Redis only after its visibility
+    # timeout), and must not close a worker's channel while a training run holds it busy.
+    assert _env_example()["CELERY_BROKER_URL"].startswith("amqp://")
+    rabbitmq = compose["services"]["rabbitmq"]
+    mounted = {
+        source: target
+        for source, target, *_ in (volume.split(":") for volume in rabbitmq["volumes"])
+    }
+    assert mounted["./rabbitmq.conf"].startswith("/etc/rabbitmq/conf.d/")
+    config = dict(
+        (part.strip() for part in line.split("=", 1))
+        for line in (DOCKER_DIR / "rabbitmq.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    training_limit_ms = (settings.MOOD_MODEL_TRAINING_TIME_LIMIT + 300) * 1000
+    assert int(config["consumer_timeout"]) > training_limit_ms
+    assert "rabbitmq-diagnostics" in rabbitmq["healthcheck"]["test"]
 
 
 def test_the_dockerfile_copies_what_exists_and_installs_the_requirements():
