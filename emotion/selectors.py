@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
@@ -19,6 +20,11 @@ from emotion.models import (
     TrainingRun,
     TrainingRunStatus,
 )
+
+# The training task's hard time limit is its soft limit plus this (emotion.tasks).
+TRAINING_HARD_LIMIT_MARGIN_SECONDS = 300
+# A run is called abandoned only this long after its hard limit, so a live run never is.
+TRAINING_ABANDONED_GRACE_SECONDS = 600
 
 
 def current_feature_set_version() -> str:
@@ -67,6 +73,20 @@ def training_runs_under_way() -> QuerySet[TrainingRun]:
     return TrainingRun.objects.filter(
         status__in=[TrainingRunStatus.QUEUED, TrainingRunStatus.RUNNING]
     ).order_by("id")
+
+
+def abandoned_training_runs(*, now: datetime) -> QuerySet[TrainingRun]:
+    """Runs still marked running although their task's hard time limit has long passed.
+
+    Training tasks are acknowledged when they start, so a run whose worker was killed (or hit
+    the hard limit, which kills the process) is never delivered again and nothing else would
+    ever finish it.
+    """
+    hard_limit = settings.MOOD_MODEL_TRAINING_TIME_LIMIT + TRAINING_HARD_LIMIT_MARGIN_SECONDS
+    started_before = now - timedelta(seconds=hard_limit + TRAINING_ABANDONED_GRACE_SECONDS)
+    return TrainingRun.objects.filter(
+        status=TrainingRunStatus.RUNNING, started_at__lt=started_before
+    )
 
 
 def feature_sequences(*, track_ids: Iterable[int]) -> dict[int, np.ndarray]:

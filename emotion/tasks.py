@@ -13,6 +13,7 @@ from catalogue.models import Track
 from common.tasks import RETRY_ON_TRANSIENT_ERRORS, tasks_run_in_process
 from emotion.features import warm_up
 from emotion.models import MoodModelVersion, TrainingRun, TrainingRunStatus, TrainingTrigger
+from emotion.selectors import TRAINING_HARD_LIMIT_MARGIN_SECONDS
 from emotion.services.analysis import (
     analyse_track,
     mark_analysis_failed,
@@ -25,6 +26,7 @@ from emotion.services.demo_model import (
     train_and_activate_demo_mood_model,
 )
 from emotion.services.retraining import (
+    fail_abandoned_training_runs,
     mark_training_run_failed,
     run_training,
     start_training_run,
@@ -77,6 +79,11 @@ def requeue_stalled_analyses() -> int:
     return requeue_stalled_and_stale_analyses()
 
 
+@shared_task
+def sweep_abandoned_training_runs() -> int:
+    return fail_abandoned_training_runs()
+
+
 @shared_task(**RETRY_ON_TRANSIENT_ERRORS)
 def tag_catalogue(version_id: int) -> int:
     version = MoodModelVersion.objects.filter(pk=version_id).first()
@@ -100,7 +107,7 @@ def tag_track_batch(version_id: int, track_ids: list[int]) -> int:
 @shared_task(
     acks_late=False,
     soft_time_limit=settings.MOOD_MODEL_TRAINING_TIME_LIMIT,
-    time_limit=settings.MOOD_MODEL_TRAINING_TIME_LIMIT + 300,
+    time_limit=settings.MOOD_MODEL_TRAINING_TIME_LIMIT + TRAINING_HARD_LIMIT_MARGIN_SECONDS,
 )
 def train_mood_model_run(run_id: int) -> None:
     run = TrainingRun.objects.filter(pk=run_id, status=TrainingRunStatus.QUEUED).first()

@@ -334,6 +334,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "emotion.tasks.requeue_stalled_analyses",
         "schedule": timedelta(minutes=env_number("ANALYSIS_SWEEP_MINUTES", 10)),
     },
+    "fail-abandoned-training-runs": {
+        "task": "emotion.tasks.sweep_abandoned_training_runs",
+        "schedule": timedelta(minutes=env_number("TRAINING_SWEEP_MINUTES", 30)),
+    },
     "infer-active-listener-moods": {
         "task": "recommender.tasks.infer_active_listener_moods",
         "schedule": timedelta(minutes=env_number("MOOD_BATCH_REFRESH_MINUTES", 15)),

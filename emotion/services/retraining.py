@@ -23,7 +23,12 @@ from emotion.ml.datasets import LabelledDataset, load_labelled_dataset
 from emotion.ml.evaluation import evaluate_model, stable_artist_holdout
 from emotion.ml.presets import resolve_config, total_max_epochs
 from emotion.models import MoodModelVersion, TrainingRun, TrainingRunStatus, TrainingSource
-from emotion.selectors import active_model_version, curator_labelled_dataset, load_mood_model
+from emotion.selectors import (
+    abandoned_training_runs,
+    active_model_version,
+    curator_labelled_dataset,
+    load_mood_model,
+)
 from emotion.services.registry import activate_model_version, register_model_version
 
 logger = logging.getLogger(__name__)
@@ -120,6 +125,29 @@ def mark_training_run_failed(*, run: TrainingRun, reason: str) -> None:
         stage="failed",
         finished_at=timezone.now(),
     )
+
+
+def fail_abandoned_training_runs(*, limit: int = 100) -> int:
+    """Fail runs whose worker died under them, with the reason; returns how many."""
+    with transaction.atomic():
+        runs = list(
+            abandoned_training_runs(now=timezone.now())
+            .select_for_update(skip_locked=True)
+            .order_by("id")[:limit]
+        )
+        for run in runs:
+            mark_training_run_failed(
+                run=run,
+                reason=(
+                    "the run stopped without an outcome: it started at "
+                    f"{run.started_at:%Y-%m-%d %H:%M} UTC and is long past its time limit "
+                    f"({settings.MOOD_MODEL_TRAINING_TIME_LIMIT} s), so its worker was lost or "
+                    "killed. No model was registered; start a new run."
+                ),
+            )
+    if runs:
+        logger.warning("failed abandoned training runs", extra={"runs": [run.pk for run in runs]})
+    return len(runs)
 
 
 def _load_training_data(run: TrainingRun) -> LabelledDataset:

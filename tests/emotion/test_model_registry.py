@@ -5,12 +5,14 @@ few seconds."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from catalogue.models import Track
 from emotion.ml.evaluation import stable_artist_holdout
@@ -26,7 +28,7 @@ from emotion.models import (
 from emotion.selectors import active_model_version
 from emotion.services.registry import activate_model_version, roll_back_model_version
 from emotion.services.retraining import start_training_run
-from emotion.tasks import retrain_mood_model_on_schedule
+from emotion.tasks import retrain_mood_model_on_schedule, sweep_abandoned_training_runs
 from tests.factories import analysed_track
 
 LABELS = ("Q1", "Q2", "Q3", "Q4")
@@ -293,3 +295,30 @@ def test_the_start_training_run_command_refuses_a_dataset_run_without_a_folder()
     with pytest.raises(CommandError, match="needs the dataset folder"):
         call_command("start_training_run", "--source", "dataset", stdout=io.StringIO())
     assert not TrainingRun.objects.exists()
+
+
+def test_the_sweep_fails_a_run_whose_worker_died_and_leaves_live_runs_alone(settings):
+    # Training is acknowledged when it starts, so a run whose worker was killed is never
+    # delivered again: only the sweep can give it an outcome.
+    settings.MOOD_MODEL_TRAINING_TIME_LIMIT = 3600
+    now = timezone.now()
+    abandoned = TrainingRun.objects.create(
+        status=TrainingRunStatus.RUNNING,
+        trigger=TrainingTrigger.SCHEDULE,
+        started_at=now - timedelta(seconds=3600 + 300 + 601),
+    )
+    long_but_alive = TrainingRun.objects.create(
+        status=TrainingRunStatus.RUNNING,
+        trigger=TrainingTrigger.ADMIN,
+        started_at=now - timedelta(seconds=3600 + 300 + 599),
+    )
+    queued = TrainingRun.objects.create(trigger=TrainingTrigger.ADMIN)
+
+    assert sweep_abandoned_training_runs() == 1
+
+    abandoned.refresh_from_db()
+    assert abandoned.status == TrainingRunStatus.FAILED and abandoned.finished_at
+    assert "worker was lost or killed" in abandoned.outcome
+    assert TrainingRun.objects.get(pk=long_but_alive.pk).status == TrainingRunStatus.RUNNING
+    assert TrainingRun.objects.get(pk=queued.pk).status == TrainingRunStatus.QUEUED
+    assert sweep_abandoned_training_runs() == 0
