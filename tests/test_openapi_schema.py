@@ -6,15 +6,21 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework.settings import api_settings
+from rest_framework.throttling import UserRateThrottle
 
 from tests.factories import TrackFactory, analysed_track
 from tests.openapi import (
     assert_matches_documented_response,
     documented_response_schema,
+    openapi_document,
 )
+
+ERROR_RESPONSE = {"$ref": "#/components/schemas/ErrorResponse"}
 
 
 def test_the_schema_is_generated_without_warnings_or_errors():
@@ -108,3 +114,118 @@ def test_plays_and_imports_answers_are_as_documented(listener_client):
     assert_matches_documented_response(listed, path="/api/v1/plays/", method="get")
     imports = listener_client.get("/api/v1/imports/")
     assert_matches_documented_response(imports, path="/api/v1/imports/", method="get")
+
+
+# --- Errors ----------------------------------------------------------------------------------
+
+
+def documented_statuses(*, path: str, method: str) -> set[str]:
+    return set(openapi_document()["paths"][path][method]["responses"])
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        # Any request can be malformed, any token wrong, any client too fast.
+        ("/api/v1/me/", "get", {"200", "400", "401", "429"}),
+        # A body: too large, of a type the view does not read; an unsafe method: CSRF.
+        ("/api/v1/plays/", "post", {"200", "400", "401", "403", "413", "415", "429"}),
+        # Staff only, and a path parameter.
+        (
+            "/api/v1/tracks/{track_id}/audio/",
+            "put",
+            {"202", "400", "401", "403", "404", "413", "415", "429"},
+        ),
+        # A page (404 past the last one) and query parameters (414 from the HTTP server).
+        ("/api/v1/tracks/", "get", {"200", "400", "401", "404", "414", "429"}),
+        # The view's own: 503 while no model is active, 409 on a changed answer.
+        ("/api/v1/recommendations/", "get", {"200", "400", "401", "414", "429", "503"}),
+        ("/api/v1/me/mood", "get", {"200", "400", "401", "404", "414", "429", "503"}),
+        (
+            "/api/v1/recommendations/{recommendation_id}/feedback",
+            "post",
+            {"200", "400", "401", "403", "404", "409", "413", "415", "429"},
+        ),
+    ],
+)
+def test_each_operation_documents_the_errors_it_can_answer(path, method, statuses):
+    assert documented_statuses(path=path, method=method) == statuses
+
+
+def test_every_documented_error_is_in_the_error_format():
+    operations = [
+        (path, method, operation)
+        for path, item in openapi_document()["paths"].items()
+        for method, operation in item.items()
+    ]
+    assert len(operations) >= 16
+    for path, method, operation in operations:
+        for status, response in operation["responses"].items():
+            if status == "414":
+                # The HTTP server (gunicorn) answers it before the service: its own body.
+                assert "content" not in response, (path, method)
+            elif int(status) >= 400:
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == ERROR_RESPONSE, (path, method, status)
+                assert response["description"], (path, method, status)
+
+
+def test_the_error_format_is_documented_as_it_is_written():
+    schemas = openapi_document()["components"]["schemas"]
+    assert schemas["ErrorResponse"]["required"] == ["error"]
+    error = schemas["ApiError"]
+    assert set(error["properties"]) == {"status", "code", "message", "details"}
+    assert sorted(error["required"]) == ["code", "message", "status"]
+
+
+def test_plumbing_errors_answer_as_documented(api_client, listener_client, settings):
+    unauthenticated = api_client.get("/api/v1/me/")
+    assert unauthenticated.status_code == 401
+    assert_matches_documented_response(unauthenticated, path="/api/v1/me/", method="get")
+
+    invalid = listener_client.post("/api/v1/plays/", {"plays": "nope"}, format="json")
+    assert invalid.status_code == 400
+    assert invalid.json()["error"]["details"]
+    assert_matches_documented_response(invalid, path="/api/v1/plays/", method="post")
+
+    nul = listener_client.get("/api/v1/plays/?since=%00")
+    assert nul.status_code == 400
+    assert_matches_documented_response(nul, path="/api/v1/plays/", method="get")
+
+    staff_only = listener_client.post("/api/v1/tracks/", {"title": "t", "artist": "a"})
+    assert staff_only.status_code == 403
+    assert_matches_documented_response(staff_only, path="/api/v1/tracks/", method="post")
+
+    no_such_track = listener_client.get("/api/v1/tracks/999999/")
+    assert no_such_track.status_code == 404
+    assert_matches_documented_response(
+        no_such_track, path="/api/v1/tracks/{track_id}/", method="get"
+    )
+    no_such_page = listener_client.get("/api/v1/plays/", {"page": 9})
+    assert no_such_page.status_code == 404
+    assert_matches_documented_response(no_such_page, path="/api/v1/plays/", method="get")
+
+    unreadable = listener_client.post(
+        "/api/v1/plays/", "plays", content_type="text/plain; charset=utf-8"
+    )
+    assert unreadable.status_code == 415
+    assert_matches_documented_response(unreadable, path="/api/v1/plays/", method="post")
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    too_large = listener_client.post("/api/v1/plays/", {"plays": ["x" * 100]}, format="json")
+    assert too_large.status_code == 413
+    assert_matches_documented_response(too_large, path="/api/v1/plays/", method="post")
+
+
+def test_a_throttled_request_answers_as_documented(listener_client):
+    original = UserRateThrottle.THROTTLE_RATES
+    UserRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "1/min"}
+    try:
+        cache.clear()
+        assert listener_client.get("/api/v1/me/").status_code == 200
+        throttled = listener_client.get("/api/v1/me/")
+        assert throttled.status_code == 429
+        assert_matches_documented_response(throttled, path="/api/v1/me/", method="get")
+    finally:
+        UserRateThrottle.THROTTLE_RATES = original
+        cache.clear()
