@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -60,10 +61,12 @@ class AutoSchema(openapi.AutoSchema):
         if operation is None:
             return None
         responses = operation["responses"]
+        # A view whose exception handler writes another API's shape (ListenBrainz) names it.
+        error_serializer = getattr(self.view, "error_response_serializer", ErrorResponseSerializer)
         for status_code, description in self._plumbing_errors(operation).items():
             if str(status_code) not in responses:
                 responses[str(status_code)] = self._get_response_for_code(
-                    error_response(description), str(status_code)
+                    OpenApiResponse(error_serializer, description=description), str(status_code)
                 )
         if any(p["in"] == "query" for p in operation.get("parameters", [])) and (
             "414" not in responses
@@ -114,8 +117,11 @@ class AutoSchema(openapi.AutoSchema):
             not_found.append("No such page.")
         if not_found:
             errors[404] = " ".join(not_found)
-        if "requestBody" in operation:
+        if "requestBody" in operation and self.path not in settings.REQUEST_BODY_LIMITS_BY_PATH:
+            # A path with a limit of its own answers with that API's own refusal (a 400).
             errors[413] = "The body is larger than the limit; the message says which."
+        if "requestBody" in operation and view.parser_classes:
+            # A view without parsers reads its body itself, whatever the Content-Type.
             errors[415] = "The body's Content-Type is not one this operation reads."
         if view.get_throttles():
             errors[429] = "Too many requests: retry after the Retry-After header's seconds."

@@ -21,6 +21,7 @@ from tests.openapi import (
 )
 
 ERROR_RESPONSE = {"$ref": "#/components/schemas/ErrorResponse"}
+LISTENBRAINZ_ERROR = {"$ref": "#/components/schemas/ListenBrainzError"}
 
 
 def test_the_schema_is_generated_without_warnings_or_errors():
@@ -146,6 +147,9 @@ def documented_statuses(*, path: str, method: str) -> set[str]:
             "post",
             {"200", "400", "401", "403", "404", "409", "413", "415", "429"},
         ),
+        # ListenBrainz's: its own refusal of a large body (a 400), any Content-Type, no CSRF.
+        ("/1/submit-listens", "post", {"200", "400", "401", "429"}),
+        ("/1/validate-token", "get", {"200", "400", "414", "429"}),
     ],
 )
 def test_each_operation_documents_the_errors_it_can_answer(path, method, statuses):
@@ -158,15 +162,16 @@ def test_every_documented_error_is_in_the_error_format():
         for path, item in openapi_document()["paths"].items()
         for method, operation in item.items()
     ]
-    assert len(operations) >= 16
+    assert len(operations) >= 18
     for path, method, operation in operations:
+        error_format = LISTENBRAINZ_ERROR if path.startswith("/1/") else ERROR_RESPONSE
         for status, response in operation["responses"].items():
             if status == "414":
                 # The HTTP server (gunicorn) answers it before the service: its own body.
                 assert "content" not in response, (path, method)
             elif int(status) >= 400:
                 schema = response["content"]["application/json"]["schema"]
-                assert schema == ERROR_RESPONSE, (path, method, status)
+                assert schema == error_format, (path, method, status)
                 assert response["description"], (path, method, status)
 
 
@@ -229,3 +234,30 @@ def test_a_throttled_request_answers_as_documented(listener_client):
     finally:
         UserRateThrottle.THROTTLE_RATES = original
         cache.clear()
+
+
+def test_listenbrainz_answers_are_as_documented(listener, listener_client, api_client):
+    listen = {"listened_at": 1700000000, "track_metadata": {"artist_name": "A", "track_name": "T"}}
+    body = {"listen_type": "single", "payload": [listen]}
+    submitted = listener_client.post("/1/submit-listens", body, format="json")
+    assert submitted.status_code == 200
+    assert_matches_documented_response(submitted, path="/1/submit-listens", method="post")
+
+    refused = listener_client.post(
+        "/1/submit-listens", {"listen_type": "single", "payload": []}, format="json"
+    )
+    assert refused.status_code == 400
+    assert_matches_documented_response(refused, path="/1/submit-listens", method="post")
+    unauthenticated = api_client.post("/1/submit-listens", body, format="json")
+    assert unauthenticated.status_code == 401
+    assert_matches_documented_response(unauthenticated, path="/1/submit-listens", method="post")
+
+    valid = listener_client.get("/1/validate-token")
+    assert valid.json()["valid"] is True
+    assert_matches_documented_response(valid, path="/1/validate-token", method="get")
+    invalid = api_client.get("/1/validate-token", {"token": "nope"})
+    assert invalid.json()["valid"] is False
+    assert_matches_documented_response(invalid, path="/1/validate-token", method="get")
+    missing = api_client.get("/1/validate-token")
+    assert missing.status_code == 400
+    assert_matches_documented_response(missing, path="/1/validate-token", method="get")
