@@ -1,4 +1,5 @@
-"""Requests refused before any view sees them: oversized bodies, NUL characters.
+"""Requests refused before any view sees them (oversized bodies, NUL characters), and the
+rate-limit headers every API response carries.
 
 Django enforces DATA_UPLOAD_MAX_MEMORY_SIZE only when ``request.body`` is read, and DRF's
 parsers read the stream directly, so without this a huge JSON body would be parsed in full.
@@ -16,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 from common.errors import error_json_response
+from common.throttling import rate_limit_of
 
 NUL = "\x00"
 
@@ -92,3 +94,23 @@ class RefuseNulCharactersMiddleware:
             if key.startswith("HTTP_") and isinstance(value, str) and NUL in value:
                 return f"Header {key.removeprefix('HTTP_').replace('_', '-').title()!r}"
         return None
+
+
+class RateLimitHeadersMiddleware:
+    """ListenBrainz's rate-limit headers (``common.throttling``) on every response under the
+    paths in RATE_LIMIT_HEADERS_PATH_PREFIXES: successes, errors, throttled requests, unknown
+    paths and bodies refused by the guards below it alike, so a client can pace itself from
+    any answer.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path_info.startswith(tuple(settings.RATE_LIMIT_HEADERS_PATH_PREFIXES)):
+            rate_limit = rate_limit_of(request)
+            if rate_limit is not None:
+                for name, value in rate_limit.headers().items():
+                    response[name] = value
+        return response

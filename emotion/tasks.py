@@ -93,7 +93,12 @@ def tag_track_batch(version_id: int, track_ids: list[int]) -> int:
     return tag_tracks_with_model(version=version, track_ids=track_ids)
 
 
+# Acknowledged when it starts, unlike every other task (acks_late). A run may take hours, past
+# RabbitMQ's consumer_timeout (30 min by default), which would close the worker's channel and
+# hand its deliveries out again; and the TrainingRun records its own state, so a redelivered
+# run was never started again anyway (it is no longer queued).
 @shared_task(
+    acks_late=False,
     soft_time_limit=settings.MOOD_MODEL_TRAINING_TIME_LIMIT,
     time_limit=settings.MOOD_MODEL_TRAINING_TIME_LIMIT + 300,
 )

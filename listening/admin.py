@@ -95,7 +95,9 @@ class ImportJobAdmin(admin.ModelAdmin):
     raw_id_fields = ("listener",)
     date_hierarchy = "created_at"
     list_select_related = ("listener",)
+    # The file too: the retention setting empties it once the import no longer needs it.
     readonly_fields = (
+        "file",
         "status",
         "processed",
         "total",

@@ -3,9 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Max, QuerySet
 
-from listening.models import ImportJob, Play
+from listening.models import ImportJob, ImportStatus, Play
 from users.models import User
 
 
@@ -64,3 +65,24 @@ def most_played_tracks(
 def list_import_jobs(*, listener: User) -> QuerySet[ImportJob]:
     """A listener's own import jobs, newest first."""
     return ImportJob.objects.filter(listener=listener)
+
+
+def stalled_import_jobs(*, now: dt.datetime) -> QuerySet[ImportJob]:
+    """Running imports whose last attempt started more than ``IMPORT_STALL_MINUTES`` ago: an
+    attempt ends within the task time limit, so no task is left to finish them."""
+    started_before = now - dt.timedelta(minutes=settings.IMPORT_STALL_MINUTES)
+    return ImportJob.objects.filter(status=ImportStatus.RUNNING, started_at__lt=started_before)
+
+
+def import_files_due_for_deletion(*, now: dt.datetime) -> QuerySet[ImportJob]:
+    """Finished imports whose uploaded file ``IMPORT_FILE_RETENTION`` says must go."""
+    retention = settings.IMPORT_FILE_RETENTION
+    with_file = ImportJob.objects.exclude(file="")
+    if retention == "keep":
+        return with_file.none()
+    if retention == "delete-on-success":
+        return with_file.filter(status=ImportStatus.DONE)
+    return with_file.filter(
+        status__in=[ImportStatus.DONE, ImportStatus.FAILED],
+        finished_at__lt=now - dt.timedelta(days=retention),
+    )

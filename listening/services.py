@@ -19,6 +19,7 @@ from catalogue.models import Track
 from listening.importers import ImportFileError, detect_format, parse_import
 from listening.matching import TrackMetadata, key_digest, match_tracks
 from listening.models import ImportFormat, ImportJob, ImportStatus, Play
+from listening.selectors import import_files_due_for_deletion, stalled_import_jobs
 from listening.signals import plays_recorded
 from users.models import User
 
@@ -443,8 +444,14 @@ def run_import(*, job: ImportJob) -> ImportJob:
         job.failure_reason = ""
         job.save(update_fields=["status", "started_at", "processed", "failure_reason"])
 
-    with job.file.open("rb") as stored:
-        data = stored.read()
+    try:
+        with job.file.open("rb") as stored:
+            data = stored.read()
+    except FileNotFoundError:
+        return mark_import_failed(
+            job=job,
+            reason="the uploaded file is no longer in storage; nothing was stored. Upload again.",
+        )
 
     def save_progress(processed: int, total: int) -> None:
         ImportJob.objects.filter(pk=job.pk).update(processed=processed, total=total)
@@ -487,6 +494,10 @@ def run_import(*, job: ImportJob) -> ImportJob:
         job.save()
         if counts[PlayStatus.ACCEPTED]:
             announce_plays_recorded(listener_id=job.listener_id, count=counts[PlayStatus.ACCEPTED])
+        if settings.IMPORT_FILE_RETENTION == "delete-on-success":
+            # Robust: a storage error is logged, and the sweep deletes the file later; the
+            # import itself succeeded.
+            transaction.on_commit(lambda: delete_import_file(job=job), robust=True)
     return job
 
 
@@ -496,3 +507,48 @@ def mark_import_failed(*, job: ImportJob, reason: str) -> ImportJob:
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "failure_reason", "finished_at"])
     return job
+
+
+def fail_stalled_imports(*, limit: int = 500) -> int:
+    """Fail running imports that no task will finish, with the reason; returns how many.
+
+    An import whose retries ran out, or whose worker was lost where the broker does not give
+    its task back, would otherwise show "running" forever.
+    """
+    with transaction.atomic():
+        # skip_locked: a job an attempt has just locked is alive, not stalled.
+        jobs = list(
+            stalled_import_jobs(now=timezone.now())
+            .select_for_update(skip_locked=True)
+            .order_by("id")[:limit]
+        )
+        for job in jobs:
+            mark_import_failed(
+                job=job,
+                reason=(
+                    f"the import stopped without finishing: nothing was heard from it for "
+                    f"{settings.IMPORT_STALL_MINUTES} minutes after its last attempt started "
+                    f"({job.started_at:%Y-%m-%d %H:%M} UTC). Its worker was lost, or storage or "
+                    "the database stayed unavailable through every retry. Nothing was stored; "
+                    "upload the file again."
+                ),
+            )
+    if jobs:
+        logger.warning("failed stalled imports", extra={"jobs": [job.id for job in jobs]})
+    return len(jobs)
+
+
+def delete_import_file(*, job: ImportJob) -> None:
+    """Delete an import's uploaded file from storage; the job and its summary stay."""
+    if not job.file:
+        return
+    job.file.delete(save=False)
+    job.save(update_fields=["file"])
+
+
+def delete_expired_import_files(*, limit: int = 500) -> int:
+    """Delete the uploaded files ``IMPORT_FILE_RETENTION`` says must go; returns how many."""
+    jobs = list(import_files_due_for_deletion(now=timezone.now()).order_by("id")[:limit])
+    for job in jobs:
+        delete_import_file(job=job)
+    return len(jobs)

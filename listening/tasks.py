@@ -12,13 +12,19 @@ from django.db import IntegrityError
 from catalogue.models import Track
 from common.tasks import RETRY_ON_TRANSIENT_ERRORS, TRANSIENT_ERRORS
 from listening.models import ImportJob
-from listening.services import attach_all_waiting_plays, mark_import_failed, run_import
+from listening.services import (
+    attach_all_waiting_plays,
+    delete_expired_import_files,
+    fail_stalled_imports,
+    mark_import_failed,
+    run_import,
+)
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(**RETRY_ON_TRANSIENT_ERRORS)
-def run_import_job(job_id: int) -> None:
+@shared_task(bind=True, **RETRY_ON_TRANSIENT_ERRORS)
+def run_import_job(self, job_id: int) -> None:
     try:
         job = ImportJob.objects.get(pk=job_id)
     except ImportJob.DoesNotExist:
@@ -34,7 +40,18 @@ def run_import_job(job_id: int) -> None:
                 "stopped; nothing was stored. Split the file into smaller ones."
             ),
         )
-    except TRANSIENT_ERRORS:
+    except TRANSIENT_ERRORS as error:
+        if self.request.retries >= self.max_retries:
+            # The last attempt: say why while the job can still be reached. If the database
+            # is what failed, this fails too, and the sweep (sweep_imports) fails the job.
+            mark_import_failed(
+                job=job,
+                reason=(
+                    f"storage or the database stayed unavailable through {self.max_retries + 1} "
+                    f"attempts ({type(error).__name__}: {error}); nothing was stored. Upload the "
+                    "file again later."
+                ),
+            )
         raise
     except Exception:
         mark_import_failed(
@@ -45,6 +62,14 @@ def run_import_job(job_id: int) -> None:
             ),
         )
         raise
+
+
+@shared_task
+def sweep_imports() -> dict[str, int]:
+    return {
+        "failed_stalled": fail_stalled_imports(),
+        "deleted_files": delete_expired_import_files(),
+    }
 
 
 # A concurrent attach of the same plays can collide on the unique play keys; a retry sees

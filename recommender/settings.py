@@ -111,6 +111,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the request guards, so the answers they refuse with carry the headers too.
+    "common.middleware.RateLimitHeadersMiddleware",
     "common.middleware.RequestBodyLimitMiddleware",
     "common.middleware.RefuseNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -218,7 +220,8 @@ AUDIO_MAX_UPLOAD_BYTES = env_number("AUDIO_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 # applies to every upload.
 IMPORT_MAX_UPLOAD_BYTES = env_number("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 
-# --- Cache (throttling counters); Redis when configured so limits hold across processes -----
+# --- Cache (throttle counters, the mood-refresh debounce); Redis when configured, so that -----
+# --- every web process and worker counts and claims in the same place ------------------------
 
 REDIS_CACHE_URL = env_str("REDIS_CACHE_URL")
 if REDIS_CACHE_URL:
@@ -249,9 +252,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.StandardPagination",
     "PAGE_SIZE": 50,
+    # Counted atomically in the cache in fixed windows, and reported in ListenBrainz's
+    # X-RateLimit-* headers (common.throttling).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "common.throttling.AnonRateThrottle",
+        "common.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("THROTTLE_ANON_RATE", "60/min"),
@@ -265,6 +270,8 @@ REST_FRAMEWORK = {
 # Errors answered before any view runs (unknown paths, refused input) take the error shape of
 # the API the path belongs to: ListenBrainz's {"code", "error"} under /1/, ours elsewhere.
 ERROR_BODIES_BY_PATH_PREFIX = {"/1/": "listening.listenbrainz.listenbrainz_error_body"}
+# Every response under these paths carries the X-RateLimit-* headers (common.middleware).
+RATE_LIMIT_HEADERS_PATH_PREFIXES = ("/api/v1/", "/1/")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Emotion-aware music recommender API",
@@ -288,6 +295,11 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 # With no broker, tasks run in-process right after the transaction commits: the embedded
 # default needs no Redis, and the code path (on_commit -> delay) is the same as in production.
+# Production runs on RabbitMQ (amqp://, docker/compose.yml) because of acks_late below: a
+# delivery stays unacknowledged until its task returns, and RabbitMQ puts it back in its queue
+# the moment the worker's connection drops, so the task of a killed worker runs again on the
+# next one at once. Redis (redis://) is fine for development, but gives such a delivery back
+# only after its visibility timeout (below).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
@@ -306,7 +318,11 @@ CELERY_TASK_ROUTES = {
     "emotion.tasks.train_*": {"queue": "training"},
     "recommender.tasks.*": {"queue": "inference"},
 }
-# A late-acked task is redelivered after this long; it must outlast the slowest task.
+# On Redis, a late-acked task is redelivered after this long; it must outlast the slowest task.
+# (RabbitMQ ignores it. Its counterpart there is the server's consumer_timeout, which closes a
+# channel holding a delivery unacknowledged for longer: 30 min by default, 4 h in compose's
+# docker/rabbitmq.conf. Late-acked tasks end well within 30 min, since training, the one long
+# task, is acknowledged when it starts; the 4 h is for deliveries a busy worker holds back.)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -326,6 +342,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "emotion.tasks.retrain_mood_model_on_schedule",
         "schedule": env_crontab("MOOD_MODEL_RETRAIN_CRON", "0 4 * * 1"),
     },
+    "sweep-imports": {
+        "task": "listening.tasks.sweep_imports",
+        "schedule": timedelta(minutes=env_number("IMPORT_SWEEP_MINUTES", 10)),
+    },
 }
 
 # --- Audio analysis -------------------------------------------------------------------------
@@ -340,6 +360,31 @@ AUDIO_MAX_SECONDS = env_number("AUDIO_MAX_SECONDS", 20 * 60)
 # An analysis still pending after this long lost its task (broker down at commit time, say).
 ANALYSIS_STALL_MINUTES = env_number("ANALYSIS_STALL_MINUTES", 30)
 
+# --- Listening-history imports ---------------------------------------------------------------
+
+# An import still running this long after its last attempt started has no task left to finish
+# it (its worker was lost, or storage or the database failed through every retry): the beat
+# sweep fails it with that reason. Keep it well above CELERY_TASK_TIME_LIMIT.
+IMPORT_STALL_MINUTES = env_number("IMPORT_STALL_MINUTES", 30)
+
+
+def env_file_retention(name: str, default: str) -> str | int:
+    """One of delete-on-success or keep, or a whole number of days (returned as an int)."""
+    raw = (os.environ.get(name) or default).strip()
+    if raw in {"delete-on-success", "keep"}:
+        return raw
+    if raw.isdigit():
+        return int(raw)
+    raise ImproperlyConfigured(
+        f"{name}={raw!r}; use delete-on-success, keep, or a number of days such as 30"
+    )
+
+
+# What becomes of an uploaded export file: "delete-on-success" (deleted once its plays are
+# stored; a failed import keeps its file for a person to look at), "keep", or a number of days
+# after which the file of any finished import, done or failed, is deleted by the sweep.
+IMPORT_FILE_RETENTION = env_file_retention("IMPORT_FILE_RETENTION", "delete-on-success")
+
 # --- Mood model ------------------------------------------------------------------------------
 
 # Scheduled retraining learns from tracks with a curator label ("curator") or from a dataset
@@ -352,7 +397,9 @@ MOOD_MODEL_TRAINING_LABEL_COLUMN = env_str("MOOD_MODEL_TRAINING_LABEL_COLUMN", "
 MOOD_MODEL_TRAINING_PRESET = env_str(
     "MOOD_MODEL_TRAINING_ARCHITECTURE", env_str("MOOD_MODEL_TRAINING_PRESET", "default")
 )
-# Must stay below the broker's visibility timeout, or a long run would be delivered twice.
+# Training tasks are acknowledged when they start, so a long run is never delivered twice, but
+# a task a worker holds back behind one waits this long: keep it below the broker's redelivery
+# timeout (Redis's visibility timeout, RabbitMQ's consumer_timeout; 4 h in compose).
 MOOD_MODEL_TRAINING_TIME_LIMIT = env_number("MOOD_MODEL_TRAINING_TIME_LIMIT", 3 * 3600)
 # Share of artists held out to compare a new model with the active one.
 MOOD_MODEL_HOLDOUT_FRACTION = env_number("MOOD_MODEL_HOLDOUT_FRACTION", 0.2)
@@ -419,9 +466,19 @@ LOGGING = {
 # --- Production guard -----------------------------------------------------------------------
 
 if IS_PRODUCTION:
+    # HTTPS only, behind a TLS-terminating proxy that says so in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # The compose health check asks the web container itself, over plain http, with no proxy
+    # in between; a redirect to https would make it fail.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # A year, as the browsers' preload lists require. Browsers remember it: a domain that must
+    # also serve plain http (itself or a subdomain) sets these lower or off before deploying.
+    SECURE_HSTS_SECONDS = env_number("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
     insecure = []
@@ -435,6 +492,11 @@ if IS_PRODUCTION:
         insecure.append("DATABASE_URL must point at PostgreSQL, not the embedded SQLite file")
     if not CELERY_BROKER_URL:
         insecure.append("CELERY_BROKER_URL must be set: production runs tasks on workers")
+    if not REDIS_CACHE_URL:
+        insecure.append(
+            "REDIS_CACHE_URL must be set: web processes and workers share rate-limit counters "
+            "and the mood-refresh debounce through it"
+        )
     if insecure:
         raise ImproperlyConfigured(
             "Refusing to start in production with insecure settings: " + "; ".join(insecure)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import factory
 import numpy as np
@@ -12,7 +13,8 @@ from rest_framework.authtoken.models import Token
 from catalogue.models import Track
 from emotion.features import N_LLD_FEATURES, feature_set
 from emotion.models import AnalysisStatus, TrackAnalysis
-from listening.models import Play
+from listening.models import ImportFormat, ImportJob, Play
+from recommender.models import Recommendation
 from users.models import User
 
 
@@ -60,6 +62,36 @@ class PlayFactory(factory.django.DjangoModelFactory):
     played_at = factory.Sequence(lambda n: timezone.now() - dt.timedelta(minutes=n + 1))
     ms_played = 180_000
     client = "factory"
+
+
+class ImportJobFactory(factory.django.DjangoModelFactory):
+    """A queued import; no file is stored (nothing here reads it)."""
+
+    class Meta:
+        model = ImportJob
+
+    listener = factory.SubFactory(ListenerFactory)
+    format = ImportFormat.LISTENBRAINZ
+    file = "imports/listens.jsonl"
+    original_name = "listens.jsonl"
+
+
+class RecommendationFactory(factory.django.DjangoModelFactory):
+    """A recommendation served and not answered yet."""
+
+    class Meta:
+        model = Recommendation
+
+    listener = factory.SubFactory(ListenerFactory)
+    track = factory.SubFactory(TrackFactory)
+    song_key = factory.LazyAttribute(lambda recommendation: recommendation.track.song_key)
+    batch = factory.LazyFunction(uuid.uuid4)
+    rank = 1
+    policy = "seed"
+    target_label = "Q1"
+    track_probability = 0.9
+    score = 0.9
+    created_at = factory.LazyFunction(timezone.now)
 
 
 def current_features(features: np.ndarray) -> np.ndarray:

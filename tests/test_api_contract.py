@@ -1,18 +1,16 @@
-"""Cross-cutting API behaviour: authentication everywhere, one error format, throttling."""
+"""Cross-cutting API behaviour: authentication everywhere, one error format (rate limits and
+their 429: tests/common/test_rate_limits.py)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.converters import IntConverter
 from rest_framework.parsers import JSONParser
-from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from common.ids import MAX_DATABASE_ID
@@ -94,23 +92,6 @@ def test_validation_errors_share_the_error_format(listener_client):
     assert error["code"] == "invalid"
     assert error["message"].startswith("plays:")
     assert "plays" in error["details"]
-
-
-def test_throttled_requests_get_429_with_retry_after(listener_client):
-    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "3/min"}
-    original = UserRateThrottle.THROTTLE_RATES
-    UserRateThrottle.THROTTLE_RATES = rates
-    try:
-        cache.clear()
-        statuses = [listener_client.get("/api/v1/me/").status_code for _ in range(4)]
-        assert statuses == [200, 200, 200, 429]
-        response = listener_client.get("/api/v1/me/")
-        assert int(response["Retry-After"]) > 0
-        assert response.json()["error"]["code"] == "throttled"
-        assert response.json()["error"]["details"]["retry_after_seconds"] > 0
-    finally:
-        UserRateThrottle.THROTTLE_RATES = original
-        cache.clear()
 
 
 @pytest.mark.django_db

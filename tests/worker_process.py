@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
+
+from kombu import Connection
+from kombu.pidbox import Mailbox
 
 from recommender.celery import app as celery_app
 
@@ -42,35 +46,79 @@ def purge_worker_queues() -> None:
 
 
 class WorkerProcess:
-    def __init__(self, *, database_url: str, media_root: Path, log_path: Path, concurrency=1):
+    """A ``celery worker`` in a process group of its own (its main process and its pool).
+
+    ``broker_url`` defaults to the tests' own broker (``CELERY_BROKER_URL``); ``queues`` to
+    every queue the project routes to; ``include`` names extra modules the worker imports at
+    start-up (test-only hooks); ``env`` adds to the environment it inherits.
+    """
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        media_root: Path,
+        log_path: Path,
+        concurrency: int = 1,
+        broker_url: str | None = None,
+        queues: Sequence[str] = WORKER_QUEUES,
+        include: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ):
         self.log_path = log_path
         self.hostname = f"worker-{uuid.uuid4().hex[:8]}@{os.uname().nodename}"
-        env = {
+        worker_env = {
             **os.environ,
             "DATABASE_URL": database_url,
             "MEDIA_ROOT": str(media_root),
             "DJANGO_SETTINGS_MODULE": "recommender.settings",
+            **({"CELERY_BROKER_URL": broker_url} if broker_url else {}),
+            **(env or {}),
         }
         command = [
             sys.executable, "-m", "celery", "-A", "recommender", "worker",
-            "--queues", ",".join(WORKER_QUEUES), "--concurrency", str(concurrency),
+            "--queues", ",".join(queues), "--concurrency", str(concurrency),
             "--hostname", self.hostname, "--without-gossip", "--without-mingle",
             "--loglevel", "INFO",
+            *(["--include", ",".join(include)] if include else []),
         ]  # fmt: skip
         with log_path.open("w") as log:
-            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+            # A session of its own, so kill() can signal the pool too without touching pytest.
+            self.process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=worker_env, stdout=log, stderr=log,
+                start_new_session=True,
+            )  # fmt: skip
+
+        self.broker_url = broker_url
+
+    def answers_ping(self) -> bool:
+        if self.broker_url is None:
+            return bool(celery_app.control.ping(destination=[self.hostname], timeout=0.5))
+        # Another broker than the tests' own: the app's control would publish the ping through
+        # its own broker's producer pool whatever connection it is given (and a second app
+        # would read CELERY_BROKER_URL first), so the ping goes through kombu's mailbox.
+        with Connection(self.broker_url) as broker:
+            mailbox = Mailbox(celery_app.conf.control_exchange, type="fanout", accept=["json"])
+            return bool(mailbox(broker).call([self.hostname], "ping", timeout=0.5))
 
     def wait_until_ready(self, timeout: float = 90) -> None:
         def answers() -> bool:
             if self.process.poll() is not None:
                 raise AssertionError(f"worker exited:\n{self.log_path.read_text()[-4000:]}")
-            return bool(celery_app.control.ping(destination=[self.hostname], timeout=0.5))
+            return self.answers_ping()
 
         wait_for(answers, timeout=timeout, what="the Celery worker to answer a ping")
 
+    def kill(self) -> None:
+        """SIGKILL the whole worker at once, main process and pool, as a lost machine would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
         self.process.terminate()
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self.kill()

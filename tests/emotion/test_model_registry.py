@@ -4,8 +4,11 @@ few seconds."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -269,3 +272,24 @@ def test_a_command_trained_artifact_can_be_registered_and_activated(
     path.write_bytes(b"not an artifact")
     with pytest.raises(CommandError, match="not a mood-model artifact"):
         call_command("register_mood_model", str(path))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_start_training_run_command_runs_a_run_in_process_without_a_broker(
+    curated_catalogue,
+):
+    # A real commit, as in the embedded default: the run's task runs when the command commits.
+    out = io.StringIO()
+    call_command("start_training_run", "--architecture", "fast", stdout=out)
+
+    run = TrainingRun.objects.get()
+    assert run.trigger == TrainingTrigger.COMMAND and run.preset == "fast"
+    assert run.status == TrainingRunStatus.PROMOTED, run.outcome
+    assert f"training run #{run.pk}: promoted" in out.getvalue()
+    assert active_model_version() == run.candidate_version
+
+
+def test_the_start_training_run_command_refuses_a_dataset_run_without_a_folder():
+    with pytest.raises(CommandError, match="needs the dataset folder"):
+        call_command("start_training_run", "--source", "dataset", stdout=io.StringIO())
+    assert not TrainingRun.objects.exists()

@@ -6,12 +6,18 @@ import datetime as dt
 import json
 
 import pytest
+from celery.exceptions import Retry
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from catalogue.services import create_track
 from listening import services
 from listening.importers import parse_import
 from listening.models import ImportJob, ImportStatus, Play
+from listening.tasks import run_import_job, sweep_imports
+from recommender.settings import env_file_retention
 from tests.conftest import client_for
 from tests.factories import ListenerFactory
 
@@ -342,3 +348,179 @@ def test_parsing_reports_progress_as_it_goes():
     )
     assert len(parsed.plays) == 2500
     assert progress == [(1000, 2500), (2000, 2500), (2500, 2500)]
+
+
+# --- Imports no task will finish, and what becomes of uploaded files ---------------------------
+
+
+def stored_file_name(job_id: int) -> str:
+    return ImportJob.objects.get(pk=job_id).file.name
+
+
+def test_a_successful_import_deletes_its_file_by_default(
+    listener_client, listener, run_imports, media_root
+):
+    response = run_imports(listener_client, as_json(SPOTIFY_ACCOUNT_DATA), name="history.json")
+    job = ImportJob.objects.get(pk=response.json()["id"])
+
+    assert job.status == ImportStatus.DONE
+    assert not job.file
+    assert not list(media_root.rglob("*.json"))
+    # The listener still sees what they imported and how it went.
+    shown = listener_client.get(f"{URL}{job.id}/").json()
+    assert (shown["file_name"], shown["summary"]["accepted"]) == ("history.json", 2)
+
+
+def test_a_failed_import_keeps_its_file_by_default(listener_client, listener, run_imports):
+    response = run_imports(listener_client, b'{"not": "a list"}', format="spotify")
+    job = ImportJob.objects.get(pk=response.json()["id"])
+
+    assert job.status == ImportStatus.FAILED
+    assert default_storage.exists(job.file.name)
+    assert sweep_imports.delay().get() == {"failed_stalled": 0, "deleted_files": 0}
+    assert default_storage.exists(job.file.name)
+
+
+def test_with_retention_keep_no_file_is_deleted(listener_client, listener, run_imports, settings):
+    settings.IMPORT_FILE_RETENTION = "keep"
+    response = run_imports(listener_client, as_json(SPOTIFY_ACCOUNT_DATA))
+    job = ImportJob.objects.get(pk=response.json()["id"])
+
+    assert job.status == ImportStatus.DONE
+    assert default_storage.exists(job.file.name)
+    assert sweep_imports.delay().get()["deleted_files"] == 0
+    assert default_storage.exists(job.file.name)
+
+
+def test_with_retention_in_days_the_sweep_deletes_files_of_imports_finished_that_long_ago(
+    listener_client, listener, run_imports, settings
+):
+    settings.IMPORT_FILE_RETENTION = 7
+    done_long_ago, failed_long_ago, done_lately = (
+        run_imports(listener_client, content, format="spotify").json()["id"]
+        for content in (
+            as_json([good_spotify_entry(1)]),
+            b"not json",
+            as_json([good_spotify_entry(2)]),
+        )
+    )
+    eight_days_ago = timezone.now() - dt.timedelta(days=8)
+    ImportJob.objects.filter(pk__in=[done_long_ago, failed_long_ago]).update(
+        finished_at=eight_days_ago
+    )
+    names = {job_id: stored_file_name(job_id) for job_id in (done_long_ago, failed_long_ago)}
+    assert all(default_storage.exists(name) for name in names.values())
+
+    assert sweep_imports.delay().get()["deleted_files"] == 2
+
+    assert not any(default_storage.exists(name) for name in names.values())
+    assert not stored_file_name(done_long_ago) and not stored_file_name(failed_long_ago)
+    assert default_storage.exists(stored_file_name(done_lately))
+
+
+def test_a_file_whose_deletion_failed_is_deleted_by_the_next_sweep(
+    listener_client, listener, run_imports, monkeypatch
+):
+    real_delete = FileSystemStorage.delete
+
+    def storage_down(self, name):
+        raise ConnectionError("storage unreachable")
+
+    monkeypatch.setattr(FileSystemStorage, "delete", storage_down)
+    response = run_imports(listener_client, as_json(SPOTIFY_ACCOUNT_DATA))
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    # The import succeeded all the same; only its clean-up waits.
+    assert job.status == ImportStatus.DONE
+    assert default_storage.exists(job.file.name)
+
+    monkeypatch.setattr(FileSystemStorage, "delete", real_delete)
+    assert sweep_imports.delay().get()["deleted_files"] == 1
+    assert not default_storage.exists(job.file.name)
+    assert not stored_file_name(job.id)
+
+
+def test_an_import_whose_file_left_storage_fails_with_the_reason(
+    listener_client, listener, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = upload(listener_client, as_json(SPOTIFY_ACCOUNT_DATA), format="spotify")
+    default_storage.delete(stored_file_name(response.json()["id"]))
+    for run in queued:
+        run()
+
+    job = listener_client.get(f"{URL}{response.json()['id']}/").json()
+    assert job["status"] == "failed"
+    assert "no longer in storage" in job["failure_reason"]
+
+
+def test_an_import_whose_retries_run_out_fails_with_the_reason(
+    listener_client, listener, monkeypatch, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = upload(listener_client, as_json(SPOTIFY_ACCOUNT_DATA), format="spotify").json()[
+            "id"
+        ]
+
+    def storage_down(self, name, mode="rb"):
+        raise ConnectionError("storage unreachable")
+
+    monkeypatch.setattr(FileSystemStorage, "_open", storage_down)
+    # In-process, a retry is raised rather than run, so each attempt is applied here.
+    with pytest.raises(Retry):
+        run_import_job.apply(args=(job_id,), retries=run_import_job.max_retries - 1)
+    assert ImportJob.objects.get(pk=job_id).status == ImportStatus.RUNNING
+
+    with pytest.raises(ConnectionError):
+        run_import_job.apply(args=(job_id,), retries=run_import_job.max_retries)
+
+    job = ImportJob.objects.get(pk=job_id)
+    assert job.status == ImportStatus.FAILED
+    assert "unavailable through 6 attempts" in job.failure_reason
+    assert "ConnectionError: storage unreachable" in job.failure_reason
+    assert not Play.objects.exists()
+
+
+def test_the_sweep_fails_running_imports_no_task_will_finish(listener, settings):
+    now = timezone.now()
+    stall = dt.timedelta(minutes=settings.IMPORT_STALL_MINUTES)
+
+    def job(status: str, started_at: dt.datetime | None) -> ImportJob:
+        return ImportJob.objects.create(
+            listener=listener, format="spotify", file="imports/x.json", status=status,
+            started_at=started_at,
+        )  # fmt: skip
+
+    abandoned = job(ImportStatus.RUNNING, now - stall - dt.timedelta(minutes=1))
+    still_running = job(ImportStatus.RUNNING, now - dt.timedelta(minutes=5))
+    waiting = job(ImportStatus.QUEUED, None)
+
+    assert sweep_imports.delay().get()["failed_stalled"] == 1
+
+    abandoned.refresh_from_db()
+    assert abandoned.status == ImportStatus.FAILED
+    assert abandoned.finished_at is not None
+    assert f"for {settings.IMPORT_STALL_MINUTES} minutes after its last attempt started" in (
+        abandoned.failure_reason
+    )
+    assert "Nothing was stored; upload the file again" in abandoned.failure_reason
+    assert ImportJob.objects.get(pk=still_running.pk).status == ImportStatus.RUNNING
+    assert ImportJob.objects.get(pk=waiting.pk).status == ImportStatus.QUEUED
+    # A late retry of the failed job leaves it failed: nothing is imported behind its back.
+    assert services.run_import(job=abandoned).status == ImportStatus.FAILED
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("", "delete-on-success"), ("keep", "keep"), (" delete-on-success ", "delete-on-success"),
+     ("30", 30), ("0", 0)],
+)  # fmt: skip
+def test_the_file_retention_setting_reads_a_policy_or_days(monkeypatch, raw, value):
+    monkeypatch.setenv("IMPORT_FILE_RETENTION", raw)
+    assert env_file_retention("IMPORT_FILE_RETENTION", "delete-on-success") == value
+
+
+@pytest.mark.parametrize("raw", ["forever", "-1", "7d", "1.5"])
+def test_an_unknown_file_retention_is_a_configuration_error(monkeypatch, raw):
+    monkeypatch.setenv("IMPORT_FILE_RETENTION", raw)
+    with pytest.raises(ImproperlyConfigured, match="delete-on-success, keep, or a number of days"):
+        env_file_retention("IMPORT_FILE_RETENTION", "delete-on-success")
