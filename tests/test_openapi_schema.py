@@ -6,13 +6,11 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
 
+from common.throttling import FixedWindowRateThrottle
 from tests.factories import TrackFactory, analysed_track
 from tests.openapi import (
     assert_matches_documented_response,
@@ -222,18 +220,18 @@ def test_plumbing_errors_answer_as_documented(api_client, listener_client, setti
     assert_matches_documented_response(too_large, path="/api/v1/plays/", method="post")
 
 
-def test_a_throttled_request_answers_as_documented(listener_client):
-    original = UserRateThrottle.THROTTLE_RATES
-    UserRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "1/min"}
-    try:
-        cache.clear()
-        assert listener_client.get("/api/v1/me/").status_code == 200
-        throttled = listener_client.get("/api/v1/me/")
-        assert throttled.status_code == 429
-        assert_matches_documented_response(throttled, path="/api/v1/me/", method="get")
-    finally:
-        UserRateThrottle.THROTTLE_RATES = original
-        cache.clear()
+def test_a_throttled_request_answers_as_documented(listener_client, settings, monkeypatch):
+    # A still clock: both requests fall in one rate-limit window.
+    monkeypatch.setattr(FixedWindowRateThrottle, "timer", staticmethod(lambda: 1_800_000_020.0))
+    framework = settings.REST_FRAMEWORK
+    settings.REST_FRAMEWORK = {
+        **framework,
+        "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], "user": "1/min"},
+    }
+    assert listener_client.get("/api/v1/me/").status_code == 200
+    throttled = listener_client.get("/api/v1/me/")
+    assert throttled.status_code == 429
+    assert_matches_documented_response(throttled, path="/api/v1/me/", method="get")
 
 
 def test_listenbrainz_answers_are_as_documented(listener, listener_client, api_client):
