@@ -91,9 +91,9 @@ class AutoSchema(openapi.AutoSchema):
         authenticators = view.get_authenticators()
         permissions = view.get_permissions()
         errors = {
-            400: "The request is invalid: the errors per field are in details. Also a body "
-            "that is not valid JSON (or nested too deep), or a NUL character in the path, a "
-            "query parameter or a header."
+            400: "The request is invalid; the message says why: a field's value, a body that "
+            "is not JSON or is nested too deep, too many fields, or a NUL character in the "
+            "path, a query parameter or a header."
         }
         if authenticators:
             errors[401] = "No token was sent (Authorization: Token <key>), or it is not valid."
