@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
@@ -36,3 +37,27 @@ def _is_endpoint(path: str) -> bool:
         return resolve(path).func is not endpoint_not_found
     except Resolver404:
         return False
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's answer to a request it refuses to read (``handler400``), in the error format.
+
+    Django raises these while parsing, before or inside any view (e.g. a form body or query
+    string with more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS); DRF's exception handler never
+    sees them, and Django's own answer is an HTML page.
+    """
+    if isinstance(exception, TooManyFieldsSent):
+        code = "too_many_fields"
+        message = (
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields (query "
+            "parameters and form fields together); send fewer."
+        )
+    elif isinstance(exception, TooManyFilesSent):
+        code = "too_many_files"
+        message = f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files."
+    elif isinstance(exception, RequestDataTooBig):
+        code = "payload_too_large"
+        message = f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+    else:
+        code, message = "bad_request", "The request is malformed and cannot be read."
+    return error_json_response(status_code=400, code=code, message=message, path=request.path_info)

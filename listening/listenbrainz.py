@@ -23,7 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import (
@@ -78,6 +81,14 @@ def listenbrainz_error_body(*, status_code: int, message: str, code: str = "") -
     return {"code": status_code, "error": message}
 
 
+class ListenBrainzErrorSerializer(serializers.Serializer):
+    """Every answer of the ListenBrainz endpoints that is not a success, as ListenBrainz
+    writes it."""
+
+    code = serializers.IntegerField(help_text="the response's HTTP status")
+    error = serializers.CharField(help_text="what is wrong")
+
+
 def refuse_oversized_submission(request: HttpRequest, *, length: int, limit: int) -> JsonResponse:
     """The request-size guard's answer to a body over ListenBrainz's limit: LB's own 400."""
     message = f"Payload too large. Payload cannot exceed {limit} bytes"
@@ -123,20 +134,76 @@ class ListenBrainzTokenAuthentication(TokenAuthentication):
         return user, None
 
 
+class ListenBrainzTokenScheme(OpenApiAuthenticationExtension):
+    """The schema's name for ListenBrainzTokenAuthentication: the same header as the REST
+    API's token, but a scheme of its own, since the class (and its messages) differ."""
+
+    target_class = ListenBrainzTokenAuthentication
+    name = "listenBrainzTokenAuth"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.keyword
+        )
+
+
 class ListenBrainzApiView(APIView):
     authentication_classes = [ListenBrainzTokenAuthentication]
     renderer_classes = [JSONRenderer]
     # ListenBrainz clients do not always send a Content-Type; the body is read as JSON as is.
     parser_classes: list = []
+    # The shape listenbrainz_exception_handler writes, for the schema (common.openapi).
+    error_response_serializer = ListenBrainzErrorSerializer
 
     def get_exception_handler(self):
         return listenbrainz_exception_handler
 
 
-@extend_schema(exclude=True)
+class ListenBrainzTrackMetadataSerializer(serializers.Serializer):
+    artist_name = serializers.CharField()
+    track_name = serializers.CharField()
+    release_name = serializers.CharField(required=False, allow_blank=True)
+    additional_info = serializers.DictField(
+        required=False,
+        allow_null=True,
+        help_text="recording_mbid, isrc, duration_ms feed the matching; submission_client or "
+        "media_player name the client; other keys are ignored",
+    )
+
+
+class ListenBrainzListenSerializer(serializers.Serializer):
+    listened_at = serializers.IntegerField(
+        required=False,
+        min_value=LISTEN_MINIMUM_TS,
+        help_text="unix seconds; required for single and import, refused for playing_now",
+    )
+    track_metadata = ListenBrainzTrackMetadataSerializer()
+
+
 class SubmitListensApi(ListenBrainzApiView):
+    """Submit listens as to ListenBrainz (``listen_type`` single, import or playing_now)."""
+
     permission_classes = [IsAuthenticated]
 
+    # The body as the schema documents it. parse_submission checks it, by ListenBrainz's rules
+    # and with its messages, which a serializer would not give.
+    class InputSerializer(serializers.Serializer):
+        listen_type = serializers.ChoiceField(choices=LISTEN_TYPES)
+        payload = serializers.ListField(
+            child=ListenBrainzListenSerializer(),
+            min_length=1,
+            max_length=MAX_LISTENS_PER_REQUEST,
+            help_text="exactly one listen for single and playing_now",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField(help_text='"ok"')
+
+    @extend_schema(
+        request={"application/json": InputSerializer},
+        responses=OutputSerializer,
+        tags=["ListenBrainz"],
+    )
     def post(self, request: Request) -> Response:
         # Not request.body: Django would hold it to MAX_REQUEST_BODY_BYTES, while this path has
         # ListenBrainz's larger limit, which the request-size guard has already applied.
@@ -150,11 +217,27 @@ class SubmitListensApi(ListenBrainzApiView):
         return Response({"status": "ok"})
 
 
-@extend_schema(exclude=True)
 class ValidateTokenApi(ListenBrainzApiView):
+    """Whether a token is valid: from the Authorization header, else ``?token=``."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.IntegerField(help_text="200")
+        message = serializers.CharField()
+        valid = serializers.BooleanField()
+        user_name = serializers.CharField(required=False, help_text="when the token is valid")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "token", str, description="the token, from clients that send no header"
+            )
+        ],
+        responses=OutputSerializer,
+        tags=["ListenBrainz"],
+    )
     def get(self, request: Request) -> Response:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if header.lower().startswith("token "):

@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.openapi import error_response
 from common.pagination import StandardPagination, get_paginated_response
 from emotion.selectors import active_model_version
 from recommender.models import Feedback
@@ -18,6 +19,11 @@ from recommender.services import (
     declare_mood,
     recommend_tracks,
     record_feedback,
+)
+
+NO_ACTIVE_MODEL = error_response(
+    "No mood model is active yet; the message says what to do (e.g. how many analyses the "
+    "first model waits for)."
 )
 
 
@@ -102,7 +108,9 @@ class RecommendationListApi(APIView):
         model_version = serializers.IntegerField(source="version.pk")
         results = RecommendationOutputSerializer(source="recommendations", many=True)
 
-    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer)
+    @extend_schema(
+        parameters=[FilterSerializer], responses={200: OutputSerializer, 503: NO_ACTIVE_MODEL}
+    )
     def get(self, request: Request) -> Response:
         query = {
             **request.query_params.dict(),
@@ -149,7 +157,13 @@ class RecommendationFeedbackApi(APIView):
             allow_null=True, help_text="after a reject: the emotion the loop moves to"
         )
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            409: error_response("The recommendation already has the other answer."),
+        },
+    )
     def post(self, request: Request, recommendation_id: int) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -198,7 +212,7 @@ class MyMoodApi(APIView):
         declared_label = serializers.CharField()
         declared_at = serializers.DateTimeField()
 
-    @extend_schema(responses=MoodSnapshotOutputSerializer(many=True))
+    @extend_schema(responses={200: MoodSnapshotOutputSerializer(many=True), 503: NO_ACTIVE_MODEL})
     def get(self, request: Request) -> Response:
         try:
             current = current_mood(listener=request.user)

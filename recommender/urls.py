@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path, reverse_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from common.views import endpoint_not_found
+from common.views import bad_request, endpoint_not_found
 from recommender.health import healthz
 
 api_v1 = [
@@ -24,6 +24,10 @@ urlpatterns = [
     # Last: any other path under the REST API or the ListenBrainz API answers in its format.
     re_path(r"^(?:api|1)/", endpoint_not_found, name="endpoint-not-found"),
 ]
+
+# A request Django refuses to parse (too many fields, ...) answers in the error format, not
+# with an HTML page.
+handler400 = bad_request
 
 # The service has no web pages of its own; the admin's "View site" opens the API docs.
 admin.site.site_url = reverse_lazy("swagger-ui")

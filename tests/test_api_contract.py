@@ -182,6 +182,33 @@ def test_a_nul_character_in_a_header_is_a_400_in_the_error_format():
     assert "Header 'Authorization'" in response.json()["error"]["message"]
 
 
+def test_a_form_with_more_fields_than_django_reads_is_a_400_in_the_error_format(
+    listener_client, settings
+):
+    # Django refuses it while parsing, outside DRF's exception handler (handler400).
+    body = "&".join(["plays=null"] * (settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = listener_client.generic(
+        "POST", "/api/v1/plays/", body, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == "too_many_fields"
+    assert str(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS) in error["message"]
+
+
+@pytest.mark.django_db
+def test_a_query_with_too_many_parameters_is_a_400_in_each_apis_format(settings):
+    query = "&".join(f"p{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    rest = APIClient().get(f"/api/v1/tracks/?{query}")
+    assert rest.status_code == 400
+    assert rest.json()["error"]["code"] == "too_many_fields"
+    listenbrainz = APIClient().get(f"/1/validate-token?{query}")
+    assert listenbrainz.status_code == 400
+    assert listenbrainz.json()["code"] == 400
+    assert "more than" in listenbrainz.json()["error"]
+
+
 # --- Unknown paths -------------------------------------------------------------------------------
 
 

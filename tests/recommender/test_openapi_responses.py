@@ -42,3 +42,26 @@ def test_a_cold_start_mood_page_is_as_documented(listener_client, active_model):
     assert moods.status_code == 200
     assert moods.json()["current"]["basis"] == "spread"
     assert_matches_documented_response(moods, path="/api/v1/me/mood", method="get")
+
+
+def test_the_views_own_errors_answer_as_documented(listener, listener_client, mood_catalogue):
+    page = listener_client.get("/api/v1/recommendations/", {"limit": 1})
+    recommendation = page.json()["results"][0]["id"]
+    path = f"/api/v1/recommendations/{recommendation}/feedback"
+    listener_client.post(path, {"action": "accept"}, format="json")
+    changed = listener_client.post(path, {"action": "reject"}, format="json")
+    assert changed.status_code == 409
+    assert_matches_documented_response(
+        changed, path="/api/v1/recommendations/{recommendation_id}/feedback", method="post"
+    )
+
+
+def test_no_active_model_answers_as_documented(listener_client):
+    recommendations = listener_client.get("/api/v1/recommendations/")
+    assert recommendations.status_code == 503
+    assert_matches_documented_response(
+        recommendations, path="/api/v1/recommendations/", method="get"
+    )
+    moods = listener_client.get("/api/v1/me/mood")
+    assert moods.status_code == 503
+    assert_matches_documented_response(moods, path="/api/v1/me/mood", method="get")
