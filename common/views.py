@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from common.errors import error_json_response
@@ -61,3 +62,21 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     else:
         code, message = "bad_request", "The request is malformed and cannot be read."
     return error_json_response(status_code=400, code=code, message=message, path=request.path_info)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's answer to an unhandled exception (``handler500``): the API's error format for
+    API clients, which cannot read an HTML page; the admin keeps Django's page.
+
+    The exception has already been logged with its traceback by Django; the body says nothing
+    about it, as a 500 must not leak internals.
+    """
+    if request.path.startswith(reverse("admin:index")):
+        return defaults.server_error(request)
+    return error_json_response(
+        status_code=500,
+        code="server_error",
+        message="The server failed while answering this request; the failure was logged. "
+        "Try again later.",
+        path=request.path_info,
+    )

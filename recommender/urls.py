@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path, reverse_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from common.views import bad_request, endpoint_not_found
+from common.views import bad_request, endpoint_not_found, server_error
 from recommender.health import healthz
 
 api_v1 = [
@@ -28,6 +28,8 @@ urlpatterns = [
 # A request Django refuses to parse (too many fields, ...) answers in the error format, not
 # with an HTML page.
 handler400 = bad_request
+# An unhandled exception too: API clients get JSON, never Django's HTML 500 page.
+handler500 = server_error
 
 # The service has no web pages of its own; the admin's "View site" opens the API docs.
 admin.site.site_url = reverse_lazy("swagger-ui")
