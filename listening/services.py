@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from catalogue.dedup import song_key
 from catalogue.models import Track
+from common.tasks import fail_abandoned_rows
 from listening.importers import ImportFileError, detect_format, parse_import
 from listening.matching import TrackMetadata, key_digest, match_tracks
 from listening.models import ImportFormat, ImportJob, ImportStatus, Play
@@ -515,24 +516,20 @@ def fail_stalled_imports(*, limit: int = 500) -> int:
     An import whose retries ran out, or whose worker was lost where the broker does not give
     its task back, would otherwise show "running" forever.
     """
-    with transaction.atomic():
-        # skip_locked: a job an attempt has just locked is alive, not stalled.
-        jobs = list(
-            stalled_import_jobs(now=timezone.now())
-            .select_for_update(skip_locked=True)
-            .order_by("id")[:limit]
-        )
-        for job in jobs:
-            mark_import_failed(
-                job=job,
-                reason=(
-                    f"the import stopped without finishing: nothing was heard from it for "
-                    f"{settings.IMPORT_STALL_MINUTES} minutes after its last attempt started "
-                    f"({job.started_at:%Y-%m-%d %H:%M} UTC). Its worker was lost, or storage or "
-                    "the database stayed unavailable through every retry. Nothing was stored; "
-                    "upload the file again."
-                ),
-            )
+    jobs = fail_abandoned_rows(
+        stalled_import_jobs(now=timezone.now()),
+        limit=limit,
+        fail=lambda job: mark_import_failed(
+            job=job,
+            reason=(
+                f"the import stopped without finishing: nothing was heard from it for "
+                f"{settings.IMPORT_STALL_MINUTES} minutes after its last attempt started "
+                f"({job.started_at:%Y-%m-%d %H:%M} UTC). Its worker was lost, or storage or "
+                "the database stayed unavailable through every retry. Nothing was stored; "
+                "upload the file again."
+            ),
+        ),
+    )
     if jobs:
         logger.warning("failed stalled imports", extra={"jobs": [job.id for job in jobs]})
     return len(jobs)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.tasks import fail_abandoned_rows
 from emotion.ml import ArtifactError, train_on_dataset
 from emotion.ml.datasets import LabelledDataset, load_labelled_dataset
 from emotion.ml.evaluation import evaluate_model, stable_artist_holdout
@@ -129,22 +130,19 @@ def mark_training_run_failed(*, run: TrainingRun, reason: str) -> None:
 
 def fail_abandoned_training_runs(*, limit: int = 100) -> int:
     """Fail runs whose worker died under them, with the reason; returns how many."""
-    with transaction.atomic():
-        runs = list(
-            abandoned_training_runs(now=timezone.now())
-            .select_for_update(skip_locked=True)
-            .order_by("id")[:limit]
-        )
-        for run in runs:
-            mark_training_run_failed(
-                run=run,
-                reason=(
-                    "the run stopped without an outcome: it started at "
-                    f"{run.started_at:%Y-%m-%d %H:%M} UTC and is long past its time limit "
-                    f"({settings.MOOD_MODEL_TRAINING_TIME_LIMIT} s), so its worker was lost or "
-                    "killed. No model was registered; start a new run."
-                ),
-            )
+    runs = fail_abandoned_rows(
+        abandoned_training_runs(now=timezone.now()),
+        limit=limit,
+        fail=lambda run: mark_training_run_failed(
+            run=run,
+            reason=(
+                "the run stopped without an outcome: it started at "
+                f"{run.started_at:%Y-%m-%d %H:%M} UTC and is long past its time limit "
+                f"({settings.MOOD_MODEL_TRAINING_TIME_LIMIT} s), so its worker was lost or "
+                "killed. No model was registered; start a new run."
+            ),
+        ),
+    )
     if runs:
         logger.warning("failed abandoned training runs", extra={"runs": [run.pk for run in runs]})
     return len(runs)
