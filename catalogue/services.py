@@ -54,3 +54,15 @@ def set_track_audio(*, track: Track, audio: File) -> Track:
         transaction.on_commit(lambda: storage.delete(previous_name))
     track_audio_changed.send(sender=Track, track=track)
     return track
+
+
+def record_decoded_duration(*, track_id: int, audio_seconds: float) -> bool:
+    """Fill a track's unknown ``duration_ms`` from its decoded audio; returns whether it did.
+
+    A duration the client sent is kept: it describes the recording the listener knows,
+    while the stored file may be a preview or an excerpt.
+    """
+    updated = Track.objects.filter(pk=track_id, duration_ms__isnull=True).update(
+        duration_ms=round(audio_seconds * 1000)
+    )
+    return bool(updated)

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalogue.models import Track
+from catalogue.services import record_decoded_duration
 from emotion.features import AnalysisError, analyse_audio
 from emotion.models import AnalysisStatus, TrackAnalysis
 from emotion.selectors import current_feature_set_version, tracks_needing_analysis
@@ -106,6 +107,7 @@ def analyse_track(*, track: Track, force: bool = False) -> TrackAnalysis:
         analysis.extraction_cpu_seconds = result.cpu_seconds
         analysis.finished_at = timezone.now()
         analysis.save()
+        record_decoded_duration(track_id=track_id, audio_seconds=result.audio_seconds)
         request_track_tagging(track_ids=[track_id])
     logger.info(
         "analysed track audio",

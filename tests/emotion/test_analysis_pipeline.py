@@ -59,6 +59,21 @@ def test_uploading_audio_queues_an_analysis_that_stores_the_sequence(
     assert body["status"] == "done" and body["n_segments"] == 2
 
 
+@pytest.mark.parametrize(
+    ("sent_duration_ms", "stored_duration_ms"), [(None, 7000), (181_000, 181_000)]
+)
+def test_analysis_fills_an_unknown_track_duration_and_keeps_a_known_one(
+    staff_client, django_capture_on_commit_callbacks, sent_duration_ms, stored_duration_ms
+):
+    track = TrackFactory(duration_ms=sent_duration_ms)
+    upload = SimpleUploadedFile("song.wav", music_wav(seconds=7.0), content_type="audio/wav")
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.put(f"/api/v1/tracks/{track.id}/audio/", {"audio": upload}, format="multipart")
+
+    body = staff_client.get(f"/api/v1/tracks/{track.id}/").json()
+    assert body["duration_ms"] == pytest.approx(stored_duration_ms, abs=50)
+
+
 def test_a_task_queued_inside_a_transaction_runs_only_after_commit(
     django_capture_on_commit_callbacks,
 ):
