@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -45,9 +46,25 @@ def test_seed_demo_prints_a_token_that_records_plays_in_the_history():
     assert answer.status_code == 200
     assert client.get("/api/v1/me/mood").json()["current"]["basis"] == "inferred"
 
+    # The staff token it prints uploads audio, which a listener's token may not.
+    staff_token = re.search(r"API token \(admin, staff\):\s+(\w+)", out.getvalue()).group(1)
+    staff = APIClient()
+    staff.credentials(HTTP_AUTHORIZATION=f"Token {staff_token}")
+    created = staff.post("/api/v1/tracks/", {"title": "Staff song", "artist": "Staff"})
+    assert created.status_code == 201, created.json()
+    assert client.post("/api/v1/tracks/", {"title": "x", "artist": "y"}).status_code == 403
+    first_password = re.search(r"login admin / (\S+)", out.getvalue()).group(1)
+
     again = io.StringIO()
     call_command("seed_demo", stdout=again)
-    assert token in again.getvalue()
+    assert token in again.getvalue() and staff_token in again.getvalue()
+    assert first_password not in again.getvalue()
+
+    reset = io.StringIO()
+    call_command("seed_demo", "--reset-admin-password", stdout=reset)
+    new_password = re.search(r"login admin / (\S+)", reset.getvalue()).group(1)
+    assert new_password != first_password
+    assert Client().login(username="admin", password=new_password)
 
 
 @pytest.mark.integration

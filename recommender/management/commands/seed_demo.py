@@ -45,8 +45,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--tracks-per-quadrant", type=int, default=6)
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument(
+            "--reset-admin-password",
+            action="store_true",
+            help="give the demo staff account a new password and print it (it is printed only "
+            "when the account is created otherwise)",
+        )
 
-    def handle(self, *args, tracks_per_quadrant: int, base_url: str, **options) -> None:
+    def handle(
+        self,
+        *args,
+        tracks_per_quadrant: int,
+        base_url: str,
+        reset_admin_password: bool,
+        **options,
+    ) -> None:
         if not Track.objects.exists():
             self._create_catalogue(tracks_per_quadrant)
         if active_model_version() is None:
@@ -60,8 +73,14 @@ class Command(BaseCommand):
             listener, _ = create_listener(username=DEMO_LISTENER)
             self._play_a_week(listener)
         token, _ = Token.objects.get_or_create(user=listener)
-        staff_password = self._ensure_staff()
-        self._print_guide(base_url=base_url, token=token.key, staff_password=staff_password)
+        staff, staff_password = self._ensure_staff(reset_password=reset_admin_password)
+        staff_token, _ = Token.objects.get_or_create(user=staff)
+        self._print_guide(
+            base_url=base_url,
+            token=token.key,
+            staff_token=staff_token.key,
+            staff_password=staff_password,
+        )
 
     def _create_catalogue(self, per_quadrant: int) -> None:
         self.stdout.write("Rendering the demo catalogue (synthetic music, one per mood)...")
@@ -125,19 +144,28 @@ class Command(BaseCommand):
         ]
         record_plays(listener=listener, candidates=candidates)
 
-    def _ensure_staff(self) -> str | None:
-        if User.objects.filter(username=DEMO_STAFF).exists():
-            return None
+    def _ensure_staff(self, *, reset_password: bool) -> tuple[User, str | None]:
+        """The demo staff account, and its password if it was just set (else None)."""
+        staff = User.objects.filter(username=DEMO_STAFF).first()
+        if staff is not None and not reset_password:
+            return staff, None
         password = secrets.token_urlsafe(12)
-        User.objects.create_superuser(DEMO_STAFF, "admin@example.org", password)
-        return password
+        if staff is None:
+            staff = User.objects.create_superuser(DEMO_STAFF, "admin@example.org", password)
+        else:
+            staff.set_password(password)
+            staff.save(update_fields=["password"])
+        return staff, password
 
-    def _print_guide(self, *, base_url: str, token: str, staff_password: str | None) -> None:
+    def _print_guide(
+        self, *, base_url: str, token: str, staff_token: str, staff_password: str | None
+    ) -> None:
         auth = f'-H "Authorization: Token {token}"'
         admin_login = (
             f"{DEMO_STAFF} / {staff_password}"
             if staff_password
-            else f"{DEMO_STAFF} (password printed on the first run)"
+            else f"{DEMO_STAFF} (password printed on the first run; --reset-admin-password sets a "
+            "new one)"
         )
         mode = "in-process" if not settings.CELERY_BROKER_URL else settings.CELERY_BROKER_URL
         played_at = timezone.now().replace(microsecond=0).isoformat()
@@ -147,6 +175,7 @@ Demo ready: {Track.objects.count()} tracks, listener "{DEMO_LISTENER}", tasks {m
 {self._mood_model_state()}
 
   API token ({DEMO_LISTENER}):  {token}
+  API token ({DEMO_STAFF}, staff): {staff_token}   (uploads audio, creates tracks)
   Admin:                  {base_url}/admin/   login {admin_login}
   API docs:               {base_url}/api/docs/
 
