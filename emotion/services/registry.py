@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,9 @@ def register_model_version(
         evaluated_on=evaluated_on or {},
         trained_on=model.metrics.get("trained_on", {}),
     )
-    stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
+    # Unique even for two versions stored in the same second: the name is part of the key
+    # under which load_mood_model keeps a loaded model, so it must never name two artifacts.
+    stamp = f"{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     version.artifact.save(
         f"mood-{stamp}.safetensors", ContentFile(artifact_to_bytes(model)), save=False
     )
