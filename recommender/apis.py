@@ -127,15 +127,10 @@ class RecommendationListApi(APIView):
             )
         except NoActiveMoodModel as error:
             raise ServiceUnavailable(str(error)) from error
-        target = page.target_label
         output = self.OutputSerializer(
             {
                 "policy": page.policy,
-                "target_emotion": {
-                    "label": target,
-                    "display_name": page.version.display_names.get(target, target),
-                    "confidence": page.snapshot.probabilities.get(target),
-                },
+                "target_emotion": page.target_emotion,
                 "snapshot": page.snapshot,
                 "version": page.version,
                 "recommendations": page.recommendations,

@@ -312,6 +312,9 @@ class RecommendationPage:
     version: MoodModelVersion
     policy: str
     target_label: str
+    # label, display_name and confidence: how likely the listener's mood is the target, or
+    # None when the listener chose the emotion (their mood is not the reason then).
+    target_emotion: dict
     recommendations: list[Recommendation]
 
 
@@ -358,10 +361,15 @@ def recommend_tracks(
         popularity_weight=settings.RECOMMENDATION_POPULARITY_WEIGHT,
         artist_repeat_penalty=settings.RECOMMENDATION_ARTIST_REPEAT_PENALTY,
     )
-    target_confidence = snapshot.probabilities.get(target)
     explanation = _explanation(
-        snapshot=snapshot, version=version, policy=policy, target=target, chosen=emotion
+        snapshot=snapshot,
+        version=version,
+        policy=policy,
+        target=target,
+        chosen=emotion,
+        rejected=state.rejected_labels,
     )
+    target_confidence = explanation["target_emotion"]["confidence"]
     batch = uuid.uuid4()
     Recommendation.objects.bulk_create(
         [
@@ -396,6 +404,7 @@ def recommend_tracks(
         version=version,
         policy="explicit" if emotion else policy,
         target_label=target,
+        target_emotion=explanation["target_emotion"],
         recommendations=served,
     )
 
@@ -428,16 +437,23 @@ def _explanation(
     policy: str,
     target: str,
     chosen: str | None,
+    rejected: Sequence[str],
 ) -> dict:
-    confidence = snapshot.probabilities.get(target)
     name = version.display_names.get(target) or display_name(target)
+    # An emotion the listener asked for is not a guess about their mood: no confidence.
+    confidence = None if chosen else snapshot.probabilities.get(target)
     if chosen:
         reason = f"you asked for {name} tracks"
     elif snapshot.basis == MoodBasis.INFERRED:
         mood_name = version.display_names.get(snapshot.label) or display_name(snapshot.label)
+        turned_down = (
+            f", but you turned down {mood_name} tracks"
+            if snapshot.label != target and snapshot.label in rejected
+            else ""
+        )
         reason = (
             f"your most played tracks of the past {settings.MOOD_WINDOW_DAYS} days sound "
-            f"{mood_name}; recommending {name} ({_percent(confidence)} likely)"
+            f"{mood_name}{turned_down}; recommending {name} ({_percent(confidence)} likely)"
         )
     else:
         reason = f"{snapshot.get_basis_display()}; recommending {name}"

@@ -70,6 +70,19 @@ def test_reject_reanalyses_and_moves_to_the_next_most_likely_emotion(sad_listene
     assert following["track"]["id"] != item["track"]["id"]
 
 
+def test_after_a_reject_the_explanation_says_the_listener_turned_the_mood_down(
+    sad_listener, listener_client
+):
+    item = first_recommendation(listener_client)
+    assert "turned down" not in item["explanation"]["reason"]
+
+    feedback(listener_client, item["id"], "reject")
+
+    following = first_recommendation(listener_client)
+    assert following["emotion"] != "Q3"
+    assert "sound sad, but you turned down sad tracks" in following["explanation"]["reason"]
+
+
 def test_a_rejected_track_never_comes_back(sad_listener, listener_client):
     rejected = first_recommendation(listener_client)
     feedback(listener_client, rejected["id"], "reject")

@@ -152,6 +152,11 @@ def test_an_explicit_emotion_and_excluded_artists_filter_the_results(
     artists = {item["track"]["artist"] for item in body["results"]}
     assert artists <= {"Q1 artist 2", "Q1 artist 3", "Q1 artist 4"}
     assert all(item["explanation"]["policy"] == "explicit" for item in body["results"])
+    # The listener chose the emotion: the listener's (low) happy probability is not a reason.
+    assert body["target_emotion"]["confidence"] is None
+    for item in body["results"]:
+        assert item["explanation"]["target_emotion"]["confidence"] is None
+        assert item["explanation"]["reason"] == "you asked for happy tracks"
 
 
 def test_a_page_spreads_over_artists(sad_listener, listener_client):
