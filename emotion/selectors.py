@@ -21,9 +21,8 @@ from emotion.models import (
     TrainingRunStatus,
 )
 
-# The training task's hard time limit is its soft limit plus this (emotion.tasks).
-TRAINING_HARD_LIMIT_MARGIN_SECONDS = 300
-# A run is called abandoned only this long after its hard limit, so a live run never is.
+# A run is called abandoned only this long after its task's hard time limit, so a live run
+# never is.
 TRAINING_ABANDONED_GRACE_SECONDS = 600
 
 
@@ -82,7 +81,9 @@ def abandoned_training_runs(*, now: datetime) -> QuerySet[TrainingRun]:
     the hard limit, which kills the process) is never delivered again and nothing else would
     ever finish it.
     """
-    hard_limit = settings.MOOD_MODEL_TRAINING_TIME_LIMIT + TRAINING_HARD_LIMIT_MARGIN_SECONDS
+    hard_limit = (
+        settings.MOOD_MODEL_TRAINING_TIME_LIMIT + settings.MOOD_MODEL_TRAINING_HARD_LIMIT_MARGIN
+    )
     started_before = now - timedelta(seconds=hard_limit + TRAINING_ABANDONED_GRACE_SECONDS)
     return TrainingRun.objects.filter(
         status=TrainingRunStatus.RUNNING, started_at__lt=started_before

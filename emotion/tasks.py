@@ -13,7 +13,6 @@ from catalogue.models import Track
 from common.tasks import RETRY_ON_TRANSIENT_ERRORS, tasks_run_in_process
 from emotion.features import warm_up
 from emotion.models import MoodModelVersion, TrainingRun, TrainingRunStatus, TrainingTrigger
-from emotion.selectors import TRAINING_HARD_LIMIT_MARGIN_SECONDS
 from emotion.services.analysis import (
     analyse_track,
     mark_analysis_failed,
@@ -107,7 +106,8 @@ def tag_track_batch(version_id: int, track_ids: list[int]) -> int:
 @shared_task(
     acks_late=False,
     soft_time_limit=settings.MOOD_MODEL_TRAINING_TIME_LIMIT,
-    time_limit=settings.MOOD_MODEL_TRAINING_TIME_LIMIT + TRAINING_HARD_LIMIT_MARGIN_SECONDS,
+    time_limit=settings.MOOD_MODEL_TRAINING_TIME_LIMIT
+    + settings.MOOD_MODEL_TRAINING_HARD_LIMIT_MARGIN,
 )
 def train_mood_model_run(run_id: int) -> None:
     run = TrainingRun.objects.filter(pk=run_id, status=TrainingRunStatus.QUEUED).first()

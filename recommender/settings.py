@@ -405,6 +405,8 @@ MOOD_MODEL_TRAINING_PRESET = env_str(
 # a task a worker holds back behind one waits this long: keep it below the broker's redelivery
 # timeout (Redis's visibility timeout, RabbitMQ's consumer_timeout; 4 h in compose).
 MOOD_MODEL_TRAINING_TIME_LIMIT = env_number("MOOD_MODEL_TRAINING_TIME_LIMIT", 3 * 3600)
+# The soft limit lets a run record why it stopped; the hard limit, this much later, kills it.
+MOOD_MODEL_TRAINING_HARD_LIMIT_MARGIN = 300
 # Share of artists held out to compare a new model with the active one.
 MOOD_MODEL_HOLDOUT_FRACTION = env_number("MOOD_MODEL_HOLDOUT_FRACTION", 0.2)
 # A new model is promoted only when its held-out macro-F1 beats the active one by more.

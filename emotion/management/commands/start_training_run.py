@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from emotion.management.commands._mood_model_options import add_architecture_argument
-from emotion.models import TrainingRun, TrainingSource, TrainingTrigger
+from emotion.models import TrainingSource, TrainingTrigger
 from emotion.services.retraining import start_training_run
 
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 )
         except ValueError as error:
             raise CommandError(str(error)) from error
-        run = TrainingRun.objects.get(pk=run.pk)
+        run.refresh_from_db()
         if run.finished_at is None:
             self.stdout.write(
                 f"training run #{run.pk} queued on the training queue; its admin page shows "
