@@ -42,11 +42,9 @@ def figure_png(figure: Figure) -> bytes:
 
 
 def chart_img(figure: Figure, *, alt: str) -> SafeString:
-    """An ``<img class="chart">`` holding the figure as an inline PNG; ``alt`` says what it shows."""
+    """An ``<img class="chart">`` with the figure as an inline PNG; ``alt`` says what it shows."""
     encoded = base64.b64encode(figure_png(figure)).decode("ascii")
-    return format_html(
-        '<img class="chart" alt="{}" src="data:image/png;base64,{}">', alt, encoded
-    )
+    return format_html('<img class="chart" alt="{}" src="data:image/png;base64,{}">', alt, encoded)
 
 
 def empty_chart(message: str, *, width: float = 6.0, height: float = 1.2) -> Figure:
