@@ -172,8 +172,11 @@ class FittedModule(nn.Module):
             raise ValueError("a classifier needs at least two labels")
         self.config = config
         self.n_labels = n_labels
-        self.register_buffer("pooled_mean", torch.zeros(config.pooled_dim))
-        self.register_buffer("pooled_scale", torch.ones(config.pooled_dim))
+
+    def _register_standardiser(self) -> None:
+        """Buffers for the pooled vectors' mean and std over the training clips."""
+        self.register_buffer("pooled_mean", torch.zeros(self.config.pooled_dim))
+        self.register_buffer("pooled_scale", torch.ones(self.config.pooled_dim))
 
     def pool(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """The clip vectors ``fit`` is given, exactly as ``forward`` computes them."""
@@ -218,6 +221,7 @@ class FittedModule(nn.Module):
 class KernelSVM(FittedModule):
     def __init__(self, config: SVMConfig, *, n_labels: int) -> None:
         super().__init__(config, n_labels=n_labels)
+        self._register_standardiser()
         # Filled by fit; the shapes here are placeholders that loading replaces.
         self.register_buffer("support_vectors", torch.zeros(0, config.pooled_dim))
         self.register_buffer("dual_coefficients", torch.zeros(0, 0))  # (pairs, vectors)
@@ -358,6 +362,7 @@ def _kernel(x: torch.Tensor, vectors: torch.Tensor, parameters: torch.Tensor) ->
 class NearestNeighbours(FittedModule):
     def __init__(self, config: NeighboursConfig, *, n_labels: int) -> None:
         super().__init__(config, n_labels=n_labels)
+        self._register_standardiser()
         self.register_buffer("points", torch.zeros(0, config.pooled_dim))
         self.register_buffer("point_labels", torch.zeros(0, dtype=torch.int64))
         # [k, 1 for inverse-distance votes, 0 for uniform]
