@@ -10,6 +10,10 @@ own: it is several trained models in one artifact (``ensemble``).
 To add a family: write its config dataclass (``input_dim``, ``to_dict``, ``from_dict``) and
 module (``__init__(config, *, n_labels)``, ``forward(features, lengths)``), register it
 below, and give it a preset in ``presets``.
+
+``fitted_by`` says how ``train_mood_model`` fits a module: ``"backprop"`` (the training loop)
+or ``"sklearn"`` (``classical``: the module's ``fit`` gets the pooled training clips once and
+stores the fitted model in its buffers). Both end as the same kind of module and artifact.
 """
 
 from __future__ import annotations
@@ -19,6 +23,15 @@ from typing import Any
 
 from torch import nn
 
+from emotion.ml.classical import (
+    FITTED_BY_SKLEARN,
+    KernelSVM,
+    NearestNeighbours,
+    NeighboursConfig,
+    SVMConfig,
+    ValenceArousalConfig,
+    ValenceArousalModel,
+)
 from emotion.ml.model import ModelConfig, MoodLSTM
 from emotion.ml.pooled import PooledHead, PooledHeadConfig
 
@@ -29,6 +42,7 @@ class Architecture:
     config_class: type
     module_class: type[nn.Module]
     description: str
+    fitted_by: str = "backprop"
 
     def config_from_dict(self, data: dict[str, Any]) -> Any:
         return self.config_class.from_dict(data)
@@ -53,6 +67,27 @@ ARCHITECTURES: dict[str, Architecture] = {
             PooledHeadConfig,
             PooledHead,
             "mean (+ std, + max) over the segments, then logistic regression or a small MLP",
+        ),
+        Architecture(
+            "kernel_svm",
+            SVMConfig,
+            KernelSVM,
+            "mean + std over the segments, one-vs-one kernel SVMs, softmax calibration (seed 003)",
+            fitted_by=FITTED_BY_SKLEARN,
+        ),
+        Architecture(
+            "nearest_neighbours",
+            NeighboursConfig,
+            NearestNeighbours,
+            "mean + std over the segments, votes of the k nearest training clips (seed 003)",
+            fitted_by=FITTED_BY_SKLEARN,
+        ),
+        Architecture(
+            "valence_arousal",
+            ValenceArousalConfig,
+            ValenceArousalModel,
+            "binary valence and arousal SVMs, quadrant = product of both sides (seed 003)",
+            fitted_by=FITTED_BY_SKLEARN,
         ),
     )
 }

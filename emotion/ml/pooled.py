@@ -72,18 +72,27 @@ class PooledHead(nn.Module):
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``features``: (batch, max_len, input_dim) zero-padded; ``lengths``: (batch,) ≥ 1."""
-        lengths = lengths.to(features.device)
-        if bool((lengths < 1).any()):
-            raise ValueError("every sequence needs at least one segment")
-        steps = torch.arange(features.shape[1], device=features.device)
-        valid = (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)  # (batch, len, 1)
-        count = lengths.unsqueeze(1).to(features.dtype)
-        mean = (features * valid).sum(dim=1) / count
-        statistics = [mean]
-        if "std" in self.config.pooling:
-            squared = ((features - mean.unsqueeze(1)) ** 2 * valid).sum(dim=1) / count
-            statistics.append(torch.sqrt(squared + 1e-8))
-        if "max" in self.config.pooling:
-            statistics.append(features.masked_fill(~valid, float("-inf")).amax(dim=1))
-        pooled = torch.cat(statistics, dim=1)
+        pooled = pool_segments(features, lengths, pooling=self.config.pooling)
         return self.output(self.hidden(self.dropout(pooled)))
+
+
+def pool_segments(features: torch.Tensor, lengths: torch.Tensor, *, pooling: str) -> torch.Tensor:
+    """(batch, pooled_dim): the mean (+ std, + max) of every column over each clip's real
+    segments; padding is masked out of every statistic. Shared by every pooled architecture
+    (this head and the fitted ones in ``classical``), so they all see a clip the same way."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose from {POOLINGS}")
+    lengths = lengths.to(features.device)
+    if bool((lengths < 1).any()):
+        raise ValueError("every sequence needs at least one segment")
+    steps = torch.arange(features.shape[1], device=features.device)
+    valid = (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)  # (batch, len, 1)
+    count = lengths.unsqueeze(1).to(features.dtype)
+    mean = (features * valid).sum(dim=1) / count
+    statistics = [mean]
+    if "std" in pooling:
+        squared = ((features - mean.unsqueeze(1)) ** 2 * valid).sum(dim=1) / count
+        statistics.append(torch.sqrt(squared + 1e-8))
+    if "max" in pooling:
+        statistics.append(features.masked_fill(~valid, float("-inf")).amax(dim=1))
+    return torch.cat(statistics, dim=1)

@@ -27,6 +27,7 @@ from torch import nn
 from emotion.features.feature_sets import FEATURE_SETS
 from emotion.ml.architectures import get_architecture
 from emotion.ml.augmentation import AugmentationConfig, augment_sequence
+from emotion.ml.classical import FITTED_BY_SKLEARN
 from emotion.ml.labels import display_names
 from emotion.ml.metrics import classification_metrics
 from emotion.ml.model import ModelConfig, pad_batch
@@ -424,22 +425,36 @@ def train_mood_model(
     # depend only on `seed`.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        module = get_architecture(config.architecture).build(config.model, n_labels=len(label_list))
-        optimizer = _make_optimizer(module, config)
-        history, best_epoch, best_state = _fit(
-            module=module,
-            optimizer=optimizer,
-            config=config,
-            scaled=scaled,
-            targets=targets,
-            loss_weights=sample_loss_weights,
-            train_indices=train_indices,
-            validation_indices=validation_indices,
-            label_list=label_list,
-            normaliser=normaliser,
-            rng=rng,
-            on_epoch=on_epoch,
-        )
+        architecture = get_architecture(config.architecture)
+        module = architecture.build(config.model, n_labels=len(label_list))
+        if architecture.fitted_by == FITTED_BY_SKLEARN:
+            history, best_epoch, best_state = _fit_closed_form(
+                module=module,
+                scaled=scaled,
+                targets=targets,
+                groups=groups,
+                loss_weights=sample_loss_weights,
+                train_indices=train_indices,
+                validation_indices=validation_indices,
+                label_list=label_list,
+                seed=seed,
+                on_epoch=on_epoch,
+            )
+        else:
+            history, best_epoch, best_state = _fit(
+                module=module,
+                optimizer=_make_optimizer(module, config),
+                config=config,
+                scaled=scaled,
+                targets=targets,
+                loss_weights=sample_loss_weights,
+                train_indices=train_indices,
+                validation_indices=validation_indices,
+                label_list=label_list,
+                normaliser=normaliser,
+                rng=rng,
+                on_epoch=on_epoch,
+            )
     module.load_state_dict(best_state)
     module.eval()
     seconds = time.perf_counter() - started
@@ -465,6 +480,8 @@ def train_mood_model(
         "history": history,
         "trained_on": trained_on or {},
     }
+    if "fitted" in history[-1]:  # hyper-parameters a fitted architecture chose
+        metrics["fitted"] = history[-1]["fitted"]
     if len(validation_indices):
         best = history[best_epoch - 1]
         metrics["validation"] = {
@@ -637,6 +654,66 @@ def _fit(
         if validation_features is not None and epochs_without_improvement >= config.patience:
             break
     return history, best_epoch, best_state
+
+
+def _fit_closed_form(
+    *,
+    module: nn.Module,
+    scaled: list[np.ndarray],
+    targets: np.ndarray,
+    groups: Sequence[str],
+    loss_weights: np.ndarray,
+    train_indices: np.ndarray,
+    validation_indices: np.ndarray,
+    label_list: list[str],
+    seed: int,
+    on_epoch: EpochCallback | None,
+) -> tuple[list[dict[str, Any]], int, dict[str, torch.Tensor]]:
+    """The one "epoch" of an architecture fitted in closed form (``classical``): the training
+    clips pooled by the module itself, then its ``fit``. No augmentation, no optimiser; the
+    record has the same losses and validation scores as a training epoch, and what was fitted.
+    """
+    started = time.perf_counter()
+    module.eval()
+    pooled = []
+    with torch.inference_mode():
+        for start in range(0, len(train_indices), 256):
+            batch = [scaled[i] for i in train_indices[start : start + 256]]
+            pooled.append(module.pool(*pad_batch(batch, input_dim=batch[0].shape[1])).numpy())
+    fitted = module.fit(
+        np.concatenate(pooled).astype(np.float64),
+        targets[train_indices],
+        labels=label_list,
+        groups=[groups[i] for i in train_indices],
+        sample_weights=loss_weights[train_indices],
+        seed=seed,
+    )
+    record: dict[str, Any] = {"epoch": 1}
+    for name, indices in (("train", train_indices), ("val", validation_indices)):
+        if not len(indices):
+            continue
+        logits = torch.log(
+            torch.from_numpy(
+                _predict_scaled(module, [scaled[i] for i in indices], batch_size=256)
+            ).clamp_min(1e-12)
+        )
+        subset_targets = torch.from_numpy(targets[indices])
+        record[f"{name}_loss"] = float(
+            _weighted_loss(
+                logits, subset_targets, torch.from_numpy(loss_weights[indices]), label_smoothing=0.0
+            )
+        )
+        if name == "val":
+            scores = classification_metrics(
+                [label_list[t] for t in targets[indices]],
+                [label_list[p] for p in logits.argmax(dim=1).numpy()],
+                labels=label_list,
+            )
+            record.update(val_accuracy=scores["accuracy"], val_macro_f1=scores["macro_f1"])
+    record.update(seconds=round(time.perf_counter() - started, 4), best_epoch=1, fitted=fitted)
+    if on_epoch is not None:
+        on_epoch(1, dict(record))
+    return [record], 1, copy.deepcopy(module.state_dict())
 
 
 def train_on_dataset(

@@ -1,0 +1,271 @@
+"""The seeds' model families compared on one protocol: one row per family (issue 11).
+
+    python -m benchmarks.model_families --dataset ../shared/datasets/4q [--folds 10] \\
+        [--emopia /path/outside/the/repo/emopia-wav] [--json reports/model_families.json]
+
+Every family is trained and tested on the same artist-grouped, stratified folds of the 4Q
+clips (``emotion.ml.evaluation.cross_validate``, the protocol of ``benchmarks.mood_model``).
+Per row: macro-F1 mean ± std over the folds, recall per class from the confusion matrix
+summed over the folds, training seconds per fold; then the family is trained on every clip
+to time inference with one CPU thread (per track, per batch of 256, as ``mood_model``) and,
+with ``--emopia``, scored on the rendered EMOPIA piano clips it never saw (macro-F1).
+V/A RMSE applies to families with a valence/arousal regression head (``predict_valence_arousal``
+on the trained model), scored on each fold's test clips against its quadrant's centre; none of
+the families here has one yet, so the column reads "—".
+
+Rows beside the families' presets (``VARIANTS``) are the other inputs the seed's families
+were tried on. ``--only NAME`` runs the rows whose name contains NAME; ``--merge-json`` prints
+one table from several runs' reports.
+
+Adding a family (the CRNN of seed 001, the CBSA of seed 004, the mean teacher of seed 000):
+give it an architecture and a preset (``emotion.ml.architectures``, ``emotion.ml.presets``)
+and a ``Family`` row in ``FAMILIES``; a regression head adds ``predict_valence_arousal``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchmarks.cross_domain import write_emopia_metadata
+from benchmarks.mood_model import time_inference
+from emotion.features import DEFAULT_FEATURE_SET_VERSION
+from emotion.ml.datasets import (
+    DEFAULT_FEATURE_CACHE_DIR,
+    LabelledDataset,
+    default_datasets_dir,
+    load_labelled_dataset,
+)
+from emotion.ml.evaluation import (
+    Candidate,
+    artist_grouped_folds,
+    cross_validate,
+    evaluate_model,
+    model_candidate,
+)
+from emotion.ml.presets import PRESETS
+from emotion.ml.training import AnyTrainingConfig, train_on_dataset
+
+# A quadrant's centre in [0, 1]² (valence, arousal): the V/A target of a 4Q clip.
+QUADRANT_CENTRES = {"Q1": (0.75, 0.75), "Q2": (0.25, 0.75), "Q3": (0.25, 0.25), "Q4": (0.75, 0.25)}
+RENDER_HINT = (
+    "not run: render EMOPIA with ../shared/datasets/emopia/render.sh /path/outside/the/repo/"
+    "emopia-wav (needs fluidsynth), then pass --emopia /path/outside/the/repo/emopia-wav"
+)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    preset: str | AnyTrainingConfig
+    seed: str  # the seed it comes from ("—" for the product default)
+
+
+def _on_llds(preset: str) -> AnyTrainingConfig:
+    return PRESETS[preset].with_overrides(input_blocks=("lld",), preset=f"{preset} on LLDs")
+
+
+FAMILIES: list[Family] = [
+    Family("pooled MLP on embeddings (`pooled-mlp`, default)", "pooled-mlp", "—"),
+    Family("3-layer LSTM + attention on LLDs (`seed-lstm`)", "seed-lstm", "002"),
+    Family("SVM on embeddings (`svm`)", "svm", "003"),
+    Family("KNN, k = 4, on embeddings (`knn`)", "knn", "003"),
+    Family("AV model: valence SVM × arousal SVM on embeddings (`av-model`)", "av-model", "003"),
+    # Later parts of issue 11 add their rows here:
+    # Family("CRNN + BiLSTM, centre loss (`crnn`)", "crnn", "001"),
+    # Family("CBSA valence/arousal regression (`cbsa`)", "cbsa", "004"),
+    # Family("mean teacher, 100 % labels (`mean-teacher`)", "mean-teacher", "000"),
+]
+VARIANTS: list[Family] = [
+    Family("SVM on 50 LLDs (the seed's inputs)", _on_llds("svm"), "003"),
+    Family("KNN, k = 4, on 50 LLDs", _on_llds("knn"), "003"),
+    Family("AV model on 50 LLDs", _on_llds("av-model"), "003"),
+]
+
+
+class _KeepingPredictors:
+    """A candidate's fit that also keeps each fold's trained model (for V/A RMSE)."""
+
+    def __init__(self, candidate: Candidate) -> None:
+        self.candidate = candidate
+        self.predictors: list[Any] = []
+
+    def fit(self, *args):
+        predictor, labels = self.candidate.fit(*args)
+        self.predictors.append(predictor)
+        return predictor, labels
+
+
+def valence_arousal_rmse(
+    predictors: list[Any], dataset: LabelledDataset, *, folds: list[tuple[np.ndarray, np.ndarray]]
+) -> float | None:
+    """RMSE over both axes and every test clip of every fold, against the quadrant centres;
+    None for a family without a valence/arousal head."""
+    if not predictors or not all(hasattr(p, "predict_valence_arousal") for p in predictors):
+        return None
+    errors = []
+    for predictor, (_, test) in zip(predictors, folds, strict=True):
+        predicted = np.asarray(
+            predictor.predict_valence_arousal([dataset.sequences[i] for i in test])
+        )
+        target = np.array([QUADRANT_CENTRES[dataset.labels[i]] for i in test])
+        errors.append((predicted - target) ** 2)
+    return float(np.sqrt(np.concatenate(errors).mean()))
+
+
+def run_family(
+    family: Family,
+    dataset: LabelledDataset,
+    *,
+    folds: int,
+    seed: int,
+    emopia: LabelledDataset | None,
+) -> dict[str, Any]:
+    keeping = _KeepingPredictors(
+        model_candidate(family.name, family.preset, feature_set_version=dataset.feature_set_version)
+    )
+    candidate = Candidate(
+        name=family.name, fit=keeping.fit, description=keeping.candidate.description
+    )
+
+    def report_fold(name: str, fold: int, metrics: dict[str, Any]) -> None:
+        print(f"  fold {fold + 1}/{folds}: macro-F1 {metrics['macro_f1']:.3f}", file=sys.stderr)
+
+    (result,) = cross_validate(
+        sequences=dataset.sequences,
+        labels=dataset.labels,
+        groups=dataset.artists,
+        candidates=[candidate],
+        n_folds=folds,
+        seed=seed,
+        progress=False,
+        on_fold=report_fold,
+    )
+    summary = result.summary()
+    summary["seed_paper"] = family.seed
+    summary["va_rmse"] = valence_arousal_rmse(
+        keeping.predictors,
+        dataset,
+        folds=artist_grouped_folds(dataset.labels, dataset.artists, n_folds=folds, seed=seed),
+    )
+    print(f"  training on all {len(dataset)} clips for the timings", file=sys.stderr)
+    started = time.perf_counter()
+    model = train_on_dataset(dataset, preset=family.preset, seed=seed)
+    summary["training_seconds_all_clips"] = time.perf_counter() - started
+    summary.update(time_inference(model, dataset.sequences))
+    if emopia is not None:
+        metrics = evaluate_model(model, sequences=emopia.sequences, labels=emopia.labels)
+        summary["emopia_macro_f1"] = metrics["macro_f1"]
+    return summary
+
+
+def markdown_table(summaries: list[dict[str, Any]]) -> str:
+    lines = [
+        "| family | seed | macro-F1 (mean ± std) | recall Q1 / Q2 / Q3 / Q4 | V/A RMSE "
+        "| EMOPIA macro-F1 | train s / fold | inference ms: 1 track / batch of 256 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summaries:
+        per_class = s["pooled"]["per_class"]
+        recall = " / ".join(f"{per_class[label]['recall']:.2f}" for label in per_class)
+        rmse = "—" if s.get("va_rmse") is None else f"{s['va_rmse']:.3f}"
+        emopia = s.get("emopia_macro_f1")
+        lines.append(
+            f"| {s['name']} | {s['seed_paper']} "
+            f"| {s['macro_f1_mean']:.3f} ± {s['macro_f1_std']:.3f} | {recall} | {rmse} "
+            f"| {'not run' if emopia is None else f'{emopia:.3f}'} "
+            f"| {s['training_seconds_mean']:.1f} "
+            f"| {s['per_track_ms']:.2f} / {s['per_batch_256_ms']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def write_report(args, argv, *, dataset, emopia, summaries) -> None:
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "command": " ".join(["python -m benchmarks.model_families", *(argv or sys.argv[1:])]),
+        "dataset": {"path": str(args.dataset), **dataset.describe()},
+        "protocol": f"{args.folds}-fold StratifiedGroupKFold (groups=artist), seed {args.seed}",
+        "emopia": str(args.emopia) if emopia else RENDER_HINT,
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": 1,
+            "processor": platform.processor(),
+        },  # fmt: skip
+        "results": summaries,
+    }
+    args.json.write_text(json.dumps(report, indent=1, default=float))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", type=Path, default=default_datasets_dir() / "4q")
+    parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--emopia", type=Path, help="render.sh's output folder (optional)")
+    parser.add_argument("--no-variants", action="store_true", help="only the families' presets")
+    parser.add_argument("--only", action="append", default=[], help="rows whose name has this")
+    parser.add_argument("--workers", type=int, default=1, help="feature-extraction processes")
+    parser.add_argument("--json", type=Path, help="write all results as JSON here")
+    parser.add_argument("--merge-json", nargs="+", type=Path, help="only print one table")
+    args = parser.parse_args(argv)
+
+    if args.merge_json:
+        merged = [s for path in args.merge_json for s in json.loads(path.read_text())["results"]]
+        print(markdown_table(merged))
+        return 0
+
+    torch.set_num_threads(1)
+    load = {"cache_dir": DEFAULT_FEATURE_CACHE_DIR, "workers": args.workers,
+            "feature_set_version": DEFAULT_FEATURE_SET_VERSION}  # fmt: skip
+    dataset = load_labelled_dataset(args.dataset, **load)
+    print(
+        f"{len(dataset)} clips, {len(set(dataset.artists))} artists; "
+        f"{args.folds}-fold artist-grouped CV, seed {args.seed}",
+        file=sys.stderr,
+    )
+    emopia = None
+    if args.emopia and write_emopia_metadata(args.emopia):
+        emopia = load_labelled_dataset(args.emopia, **load)
+    print(
+        f"EMOPIA: {len(emopia)} rendered clips" if emopia else f"EMOPIA: {RENDER_HINT}",
+        file=sys.stderr,
+    )
+
+    families = FAMILIES + ([] if args.no_variants else VARIANTS)
+    if args.only:
+        families = [f for f in families if any(o in f.name for o in args.only)]
+    summaries = []
+    started = time.perf_counter()
+    for index, family in enumerate(families, start=1):
+        print(f"[{index}/{len(families)}] {family.name}", file=sys.stderr)
+        summaries.append(
+            run_family(family, dataset, folds=args.folds, seed=args.seed, emopia=emopia)
+        )
+        print(
+            f"  macro-F1 {summaries[-1]['macro_f1_mean']:.3f} ± "
+            f"{summaries[-1]['macro_f1_std']:.3f}; {(time.perf_counter() - started) / 60:.1f} "
+            "min so far",
+            file=sys.stderr,
+        )
+        if args.json:  # after every family, so an interrupted run keeps what it measured
+            write_report(args, argv, dataset=dataset, emopia=emopia, summaries=summaries)
+    print()
+    print(markdown_table(summaries))
+    if emopia is None:
+        print(f"\nEMOPIA macro-F1: {RENDER_HINT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
