@@ -161,3 +161,13 @@ def curator_labelled_dataset() -> LabelledDataset:
         dataset.titles.append(track.title)
         dataset.paths.append(f"track:{track.pk}")
     return dataset
+
+
+def unlabelled_feature_sequences(*, limit: int) -> list[np.ndarray]:
+    """Current feature sequences of tracks without a curator label, newest tracks first, at
+    most ``limit``: the unlabelled data of a mean-teacher training run. The bound keeps a
+    run's memory and its normalisation pass small on a large catalogue."""
+    analyses = (
+        current_analyses().filter(track__curator_label__isnull=True).order_by("-track_id")[:limit]
+    )
+    return [analysis.feature_matrix() for analysis in analyses]
