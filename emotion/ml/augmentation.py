@@ -1,7 +1,8 @@
 """Feature-space augmentation of scaled LLD sequences (seed 000 §3.2 in spirit).
 
-The audio-domain tricks of the literature (gain, Gaussian noise, cutting clips) are applied to
-the already-extracted sequences, which keeps training cheap: no audio is decoded again.
+The audio-domain tricks of the literature (gain, Gaussian noise, cutting clips, mixing two
+clips) are applied to the already-extracted sequences, which keeps training cheap: no audio is
+decoded again. Mixup (``mix_sequences``) serves the mean teacher's consistency loss only.
 """
 
 from __future__ import annotations

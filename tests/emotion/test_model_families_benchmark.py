@@ -36,7 +36,14 @@ def dataset() -> LabelledDataset:
 
 
 def test_every_row_names_a_preset_and_its_seed():
-    assert [f.preset for f in FAMILIES] == ["pooled-mlp", "seed-lstm", "svm", "knn", "av-model"]
+    assert [f.preset for f in FAMILIES] == [
+        "pooled-mlp",
+        "seed-lstm",
+        "svm",
+        "knn",
+        "av-model",
+        "mean-teacher",
+    ]
     for family in FAMILIES + VARIANTS:
         resolve_config(family.preset)
         assert family.seed in {"—", "000", "001", "002", "003", "004"}
