@@ -23,7 +23,7 @@ Rows beside the families' presets (``VARIANTS``) are the other inputs the seed's
 were tried on. ``--only NAME`` runs the rows whose name contains NAME; ``--merge-json`` prints
 one table from several runs' reports.
 
-Adding a family (the CRNN of seed 001, the CBSA of seed 004, the mean teacher of seed 000):
+Adding a family (the CRNN of seed 001, the CBSA of seed 004):
 give it an architecture and a preset (``emotion.ml.architectures``, ``emotion.ml.presets``)
 and a ``Family`` row in ``FAMILIES``; a regression head adds ``predict_valence_arousal``.
 """
