@@ -15,7 +15,8 @@ the families here has one yet, so the column reads "—".
 
 ``--label-fractions 0.1,0.25,0.5,1.0`` is seed 000's experiment instead: on the same folds,
 each training fold keeps a stratified fraction of its labelled clips, the rest of the fold
-becomes unlabelled, and ``--semi-supervised`` (the mean teacher, which uses those clips) is
+becomes unlabelled (with ``--emopia``, EMOPIA's renders join it, their labels never used),
+and ``--semi-supervised`` (the mean teacher, which uses those clips) is
 compared with ``--supervised`` (the same architecture on the labelled part alone); both are
 scored on the fold's test part.
 
@@ -199,10 +200,12 @@ def few_labels_candidate(
     *,
     fraction: float,
     feature_set_version: str,
+    extra_unlabelled: list[np.ndarray] | None = None,
 ) -> Candidate:
     """Trains on a stratified ``fraction`` of each training fold's labels; a mean-teacher preset
-    also gets the fold's other clips, without labels. Candidates with the same fraction see
-    the same labelled clips (the subset depends only on the fold's seed)."""
+    also gets the fold's other clips, without labels, and ``extra_unlabelled`` (EMOPIA's
+    renders). Candidates with the same fraction see the same labelled clips (the subset
+    depends only on the fold's seed)."""
     config = resolve_config(preset)
     semi_supervised = getattr(config, "mean_teacher", None) is not None
 
@@ -215,7 +218,11 @@ def few_labels_candidate(
             preset=config,
             seed=seed,
             feature_set_version=feature_set_version,
-            unlabelled_sequences=[sequences[i] for i in unlabelled] if semi_supervised else None,
+            unlabelled_sequences=(
+                [sequences[i] for i in unlabelled] + list(extra_unlabelled or [])
+                if semi_supervised
+                else None
+            ),
         )
         return model, model.labels
 
@@ -230,6 +237,7 @@ def run_label_fractions(
     semi_supervised: str,
     folds: int,
     seed: int,
+    extra_unlabelled: list[np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """Per fraction: both methods on the same folds and labelled clips, macro-F1 mean ± std
     and the per-fold paired difference (semi-supervised − supervised)."""
@@ -242,6 +250,7 @@ def run_label_fractions(
                 preset,
                 fraction=fraction,
                 feature_set_version=dataset.feature_set_version,
+                extra_unlabelled=extra_unlabelled,
             )
             for method, preset in (("supervised", supervised), ("mean teacher", semi_supervised))
         ]
@@ -378,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     if args.label_fractions:
-        return _label_fractions_main(args, argv, dataset)
+        return _label_fractions_main(args, argv, dataset, emopia)
 
     families = FAMILIES + ([] if args.no_variants else VARIANTS)
     if args.only:
@@ -405,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _label_fractions_main(args, argv, dataset: LabelledDataset) -> int:
+def _label_fractions_main(args, argv, dataset: LabelledDataset, emopia) -> int:
     rows = []
     for fraction in args.label_fractions:  # one fraction at a time, so JSON keeps progress
         rows += run_label_fractions(
@@ -415,6 +424,7 @@ def _label_fractions_main(args, argv, dataset: LabelledDataset) -> int:
             semi_supervised=args.semi_supervised,
             folds=args.folds,
             seed=args.seed,
+            extra_unlabelled=emopia.sequences if emopia else None,
         )
         print(label_fractions_table(rows[-1:], n_clips=len(dataset), folds=args.folds))
         if args.json:
@@ -426,6 +436,9 @@ def _label_fractions_main(args, argv, dataset: LabelledDataset) -> int:
                 "dataset": {"path": str(args.dataset), **dataset.describe()},
                 "protocol": f"{args.folds}-fold StratifiedGroupKFold (groups=artist), seed "
                 f"{args.seed}; a stratified fraction of each training fold keeps its labels",
+                "extra_unlabelled": (
+                    f"{len(emopia)} EMOPIA renders from {args.emopia}" if emopia else RENDER_HINT
+                ),
                 "label_fractions": rows,
             }
             args.json.write_text(json.dumps(report, indent=1, default=float))

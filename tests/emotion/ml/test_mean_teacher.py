@@ -234,6 +234,26 @@ def test_the_labelled_part_is_a_stratified_fraction():
     assert len(everything) == 100 and len(none) == 0
 
 
+def test_few_labels_candidates_share_the_labelled_clips_and_only_the_mean_teacher_gets_the_rest():
+    sequences, labels, groups = make_synthetic(10)
+    extra, _, _ = make_synthetic(2, seed=4)
+    fitted = {}
+    for name, config in (
+        ("supervised", TINY_CONFIG.with_overrides(max_epochs=2)),
+        ("mean teacher", TINY_MEAN_TEACHER.with_overrides(max_epochs=2)),
+    ):
+        candidate = few_labels_candidate(
+            name, config, fraction=0.25, feature_set_version="unknown", extra_unlabelled=extra
+        )
+        fitted[name], _ = candidate.fit(sequences, labels, groups, None, 7)
+    supervised, mean_teacher = fitted["supervised"], fitted["mean teacher"]
+    assert supervised.metrics["class_counts"] == mean_teacher.metrics["class_counts"]
+    counts = supervised.metrics["class_counts"]  # a stratified 10 of 40 balanced clips
+    assert sum(counts.values()) == 10 and set(counts.values()) == {2, 3}
+    assert "mean_teacher" not in supervised.metrics
+    assert mean_teacher.metrics["mean_teacher"]["n_unlabelled"] == 30 + len(extra)
+
+
 @pytest.mark.dataset
 @pytest.mark.skipif(not (FOUR_Q / "metadata.csv").is_file(), reason=f"no 4Q data set at {FOUR_Q}")
 def test_a_short_grouped_cross_validation_with_few_labels_on_real_4q():
