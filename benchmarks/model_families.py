@@ -233,8 +233,8 @@ def run_label_fractions(
     dataset: LabelledDataset,
     *,
     fractions: list[float],
-    supervised: str,
-    semi_supervised: str,
+    supervised: str | AnyTrainingConfig,
+    semi_supervised: str | AnyTrainingConfig,
     folds: int,
     seed: int,
     extra_unlabelled: list[np.ndarray] | None = None,
@@ -246,7 +246,7 @@ def run_label_fractions(
         print(f"{fraction:.0%} of the labels", file=sys.stderr)
         candidates = [
             few_labels_candidate(
-                f"{method} ({preset})",
+                f"{method} ({resolve_config(preset).preset})",
                 preset,
                 fraction=fraction,
                 feature_set_version=dataset.feature_set_version,
