@@ -17,7 +17,7 @@ from typing import Any
 
 from celery.schedules import maybe_schedule
 from django.conf import settings
-from django.db.models import Case, Count, F, Min, Q, Value, When
+from django.db.models import Case, Count, F, Min, Q, TextField, Value, When
 from django.db.models.functions import Left, Replace, StrIndex, TruncDay, TruncWeek
 from django.utils import timezone
 
@@ -230,6 +230,7 @@ def failure_reason_groups(*, limit: int = FAILURE_REASON_GROUPS) -> list[Failure
                 Case(
                     When(quote_at__gt=0, then=Left("unquoted", F("quote_at") - 1)),
                     default=F("unquoted"),
+                    output_field=TextField(),
                 ),
                 FAILURE_REASON_KEY_LENGTH,
             )
