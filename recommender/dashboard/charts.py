@@ -76,8 +76,10 @@ def confusion_matrix_chart(model: ActiveModel | None) -> SafeString:
                 color="white" if recall[i, j] > 0.5 else "black",
             )
     names = [model.display_name(label) for label in labels]
-    axes.set_xticks(range(size), names, fontsize=8)
-    axes.set_yticks(range(size), names, fontsize=8)
+    # The label above its name ("Q2" over "tense / angry"), so long names do not crowd.
+    ticks = [name.replace(" ", "\n", 1) for name in names]
+    axes.set_xticks(range(size), ticks, fontsize=8)
+    axes.set_yticks(range(size), ticks, fontsize=8)
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     figure.colorbar(image, ax=axes, fraction=0.046, label="recall")
@@ -273,7 +275,7 @@ def plays_per_day_chart(daily: DailyPlays) -> SafeString:
 def beat_runs_chart(entries: list[BeatEntry], *, now: dt.datetime) -> SafeString:
     if not any(entry.runs for entry in entries):
         return _empty("No beat task has run since runs were first recorded")
-    figure = new_figure(height=max(1.8, 0.45 * len(entries) + 1.0))
+    figure = new_figure(width=9.6, height=0.4 * len(entries) + 1.3)
     axes = figure.add_subplot()
     for row, entry in enumerate(entries):
         for outcome, colour in OUTCOME_COLOURS.items():
@@ -282,13 +284,18 @@ def beat_runs_chart(entries: list[BeatEntry], *, now: dt.datetime) -> SafeString
                 axes.scatter(times, [row] * len(times), color=colour, s=30, zorder=3)
     for outcome, colour in OUTCOME_COLOURS.items():
         axes.scatter([], [], color=colour, label=BeatRunOutcome(outcome).label)
+    # At least the last day, so a beat that runs every few minutes shows as a row of dots
+    # and one that stopped shows as a gap up to now (the dashed line).
+    earliest = min(run.started_at for entry in entries for run in entry.runs)
+    start = min(earliest, now - dt.timedelta(days=1))
+    axes.set_xlim(start, now + (now - start) * 0.03)
     axes.axvline(now, color=NEUTRAL, linewidth=1, linestyle="--")
     axes.set_yticks(range(len(entries)), [entry.name for entry in entries], fontsize=8)
     axes.set_ylim(len(entries) - 0.5, -0.5)
     axes.xaxis.set_major_formatter(DateFormatter("%d %b %H:%M"))
     axes.tick_params(axis="x", labelsize=7)
     axes.grid(axis="x", alpha=0.3)
-    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axes.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=4, frameon=False)
     described = []
     for entry in entries:
         last = entry.last_run
