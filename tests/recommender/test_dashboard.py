@@ -276,6 +276,23 @@ def test_the_panels_count_in_the_database_over_their_windows(evaluated_model):
     assert (distribution.tracks, distribution.untagged) == (18, 8)
 
 
+def test_tracks_still_tagged_by_an_older_version_are_told_apart(
+    evaluated_model, trained_mood_model
+):
+    now = timezone.now()
+    data = build_dashboard_data(version=evaluated_model, now=now)
+    older = register_model_version(model=trained_mood_model)
+    TrackEmotion.objects.create(
+        track=data["tracks"][-1], model_version=older, label="Q1", confidence=0.9,
+        probabilities={}, tagged_at=now,
+    )  # fmt: skip
+
+    distribution = selectors.catalogue_emotions(model=selectors.active_model())
+
+    assert distribution.counts == [4, 3, 2, 1]
+    assert (distribution.tagged_by_other_versions, distribution.untagged) == (1, 7)
+
+
 def test_the_page_runs_the_same_queries_whatever_the_amount_of_data(
     staff_browser_client, evaluated_model
 ):
