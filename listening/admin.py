@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 
+from common.admin_tables import key_value_table, truncated
 from listening.models import ImportJob, Play
+from users.admin import ListenerFilter
 
 
 class MatchedFilter(admin.SimpleListFilter):
@@ -21,16 +23,8 @@ class MatchedFilter(admin.SimpleListFilter):
 
 @admin.register(Play)
 class PlayAdmin(admin.ModelAdmin):
-    list_display = (
-        "played_at",
-        "listener",
-        "what",
-        "matched",
-        "ms_played",
-        "client",
-        "received_at",
-    )
-    list_filter = (MatchedFilter, "played_at", "received_at", "client")
+    list_display = ("played_at", "listener", "what", "matched", "ms_played", "client")
+    list_filter = (ListenerFilter, MatchedFilter, "played_at", "received_at", "client")
     search_fields = (
         "listener__username",
         "track__title",
@@ -68,9 +62,9 @@ class PlayAdmin(admin.ModelAdmin):
     @admin.display(description="track")
     def what(self, play: Play) -> str:
         if play.track_id:
-            return str(play.track)
+            return truncated(str(play.track))
         album = f" ({play.release_name})" if play.release_name else ""
-        return f"{play.artist_name} – {play.track_name}{album}"
+        return truncated(f"{play.artist_name} – {play.track_name}{album}")
 
     @admin.display(boolean=True, description="matched")
     def matched(self, play: Play) -> bool:
@@ -79,31 +73,34 @@ class PlayAdmin(admin.ModelAdmin):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = (
-        "id",
-        "listener",
-        "format",
-        "status",
-        "processed",
-        "total",
-        "original_name",
-        "created_at",
-        "finished_at",
-    )
-    list_filter = ("status", "format", "created_at")
+    list_display = ("id", "listener", "format", "status", "progress", "file_name", "created_at")
+    list_filter = (ListenerFilter, "status", "format", "created_at")
     search_fields = ("listener__username", "original_name", "failure_reason")
     raw_id_fields = ("listener",)
     date_hierarchy = "created_at"
     list_select_related = ("listener",)
+    exclude = ("summary",)
     # The file too: the retention setting empties it once the import no longer needs it.
     readonly_fields = (
         "file",
         "status",
         "processed",
         "total",
-        "summary",
+        "summary_readable",
         "failure_reason",
         "created_at",
         "started_at",
         "finished_at",
     )
+
+    @admin.display(description="processed")
+    def progress(self, job: ImportJob) -> str:
+        return f"{job.processed} of {job.total}" if job.total else str(job.processed)
+
+    @admin.display(description="file", ordering="original_name")
+    def file_name(self, job: ImportJob) -> str:
+        return truncated(job.original_name, 32)
+
+    @admin.display(description="summary")
+    def summary_readable(self, job: ImportJob):
+        return key_value_table(job.summary)
