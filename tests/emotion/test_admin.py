@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
+from emotion.admin import training_thread_name
 from emotion.features import LLD_FEATURE_SET_VERSION
 from emotion.ml import train_mood_model
 from emotion.ml.inference import ATTENTION, SEGMENT_PROBABILITY
@@ -184,10 +185,9 @@ def test_without_a_worker_an_added_training_run_trains_after_the_response(admin_
         f"Training run {run.pk} started in this web process (no worker is configured). "
         "Refresh this page to follow its stage; it ends promoted, kept or failed."
     ]
-    [thread] = [t for t in threading.enumerate() if t.name == f"training-run-{run.pk}"] or [None]
-    if thread is not None:
-        thread.join(timeout=120)
-        assert not thread.is_alive()
+    for thread in threading.enumerate():
+        if thread.name == training_thread_name(run.pk):
+            thread.join(timeout=120)
     run.refresh_from_db()
     assert run.status == TrainingRunStatus.FAILED
     assert run.outcome
