@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 
 from catalogue.admin import TrackAdmin
 from catalogue.models import Track
-from common.admin_tables import EMPTY, key_value_table, truncated
+from common.admin_tables import EMPTY, key_value_table, short_datetime, truncated
 from common.charts import chart_img, emotion_colour, empty_chart, new_figure
 from common.tasks import tasks_run_in_process
 from emotion.features.definition import (
@@ -61,11 +61,10 @@ class TrackAnalysisAdmin(admin.ModelAdmin):
     list_display = (
         "short_track",
         "status",
-        "feature_set_version",
         "n_segments",
         "audio_seconds",
         "extraction_cpu_seconds",
-        "finished_at",
+        "finished",
     )
     list_filter = ("status", "feature_set_version", "segment_seconds")
     search_fields = ("track__title", "track__artist", "failure_reason")
@@ -81,6 +80,10 @@ class TrackAnalysisAdmin(admin.ModelAdmin):
     def short_track(self, analysis: TrackAnalysis) -> str:
         return truncated(str(analysis.track))
 
+    @admin.display(description="finished", ordering="finished_at")
+    def finished(self, analysis: TrackAnalysis) -> str:
+        return short_datetime(analysis.finished_at)
+
     @admin.action(description="Re-analyse the audio of the selected tracks")
     def reanalyse(self, request, queryset) -> None:
         with transaction.atomic():
@@ -94,13 +97,11 @@ class TrackAnalysisAdmin(admin.ModelAdmin):
 class MoodModelVersionAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
-        "is_active",
         "preset",
-        "held_out_macro_f1",
-        "held_out_accuracy",
-        "label_list",
-        "feature_set_version",
-        "created_at",
+        "macro_f1",
+        "accuracy",
+        "short_labels",
+        "created",
     )
     list_filter = ("is_active", "feature_set_version")
     readonly_fields = (
@@ -124,6 +125,14 @@ class MoodModelVersionAdmin(admin.ModelAdmin):
         # Versions come from training runs (or train_mood_model); none is typed in by hand.
         return False
 
+    @admin.display(description="labels")
+    def short_labels(self, version: MoodModelVersion) -> str:
+        return ", ".join(version.labels)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, version: MoodModelVersion) -> str:
+        return short_datetime(version.created_at)
+
     @admin.display(description="preset")
     def preset(self, version: MoodModelVersion) -> str:
         return version.architecture.get("preset") or version.architecture.get("name") or EMPTY
@@ -146,12 +155,13 @@ class MoodModelVersionAdmin(admin.ModelAdmin):
             f"{label} ({version.display_names.get(label, label)})" for label in version.labels
         )
 
-    @admin.display(description="held-out macro-F1")
-    def held_out_macro_f1(self, version: MoodModelVersion) -> str:
+    # Held-out scores; the short headings keep the list narrow (the page says "held-out").
+    @admin.display(description="macro-F1")
+    def macro_f1(self, version: MoodModelVersion) -> str:
         return _score(version.metrics.get("macro_f1"))
 
-    @admin.display(description="held-out accuracy")
-    def held_out_accuracy(self, version: MoodModelVersion) -> str:
+    @admin.display(description="accuracy")
+    def accuracy(self, version: MoodModelVersion) -> str:
         return _score(version.metrics.get("accuracy"))
 
     @admin.display(description="held-out metrics")
@@ -239,7 +249,7 @@ class MoodModelVersionAdmin(admin.ModelAdmin):
 
 @admin.register(TrackEmotion)
 class TrackEmotionAdmin(admin.ModelAdmin):
-    list_display = ("short_track", "label", "confidence_percent", "model_version", "tagged_at")
+    list_display = ("short_track", "label", "confidence_percent", "model_version", "tagged")
     list_filter = ("label", "model_version")
     search_fields = ("track__title", "track__artist")
     list_select_related = ("track", "model_version")
@@ -260,6 +270,10 @@ class TrackEmotionAdmin(admin.ModelAdmin):
     def short_track(self, emotion: TrackEmotion) -> str:
         return truncated(str(emotion.track))
 
+    @admin.display(description="tagged", ordering="tagged_at")
+    def tagged(self, emotion: TrackEmotion) -> str:
+        return short_datetime(emotion.tagged_at)
+
     @admin.display(description="confidence", ordering="confidence")
     def confidence_percent(self, emotion: TrackEmotion) -> str:
         return _percent(emotion.confidence)
@@ -273,7 +287,7 @@ class TrackEmotionAdmin(admin.ModelAdmin):
 
 @admin.register(CuratorLabel)
 class CuratorLabelAdmin(admin.ModelAdmin):
-    list_display = ("short_track", "label", "short_note", "updated_at")
+    list_display = ("short_track", "label", "short_note", "updated")
     list_filter = ("label",)
     search_fields = ("track__title", "track__artist", "label")
     raw_id_fields = ("track",)
@@ -285,7 +299,11 @@ class CuratorLabelAdmin(admin.ModelAdmin):
 
     @admin.display(description="note")
     def short_note(self, label: CuratorLabel) -> str:
-        return truncated(label.note, 40)
+        return truncated(label.note)
+
+    @admin.display(description="updated", ordering="updated_at")
+    def updated(self, label: CuratorLabel) -> str:
+        return short_datetime(label.updated_at)
 
 
 class TrainingRunForm(forms.ModelForm):
@@ -318,9 +336,8 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "trigger",
         "preset",
         "short_progress",
-        "candidate_macro_f1",
-        "baseline_macro_f1",
-        "created_at",
+        "new_f1",
+        "active_f1",
     )
     list_filter = ("status", "trigger", "source")
     readonly_fields = (
@@ -354,9 +371,17 @@ class TrainingRunAdmin(admin.ModelAdmin):
             return f"{run.stage} (epoch {run.epochs_done} of at most {run.max_epochs})"
         return run.stage or EMPTY
 
+    @admin.display(description="new F1", ordering="candidate_macro_f1")
+    def new_f1(self, run: TrainingRun) -> str:
+        return _score(run.candidate_macro_f1)
+
+    @admin.display(description="active F1", ordering="baseline_macro_f1")
+    def active_f1(self, run: TrainingRun) -> str:
+        return _score(run.baseline_macro_f1)
+
     @admin.display(description="progress")
     def short_progress(self, run: TrainingRun) -> str:
-        return truncated(self.progress(run), 40)
+        return truncated(self.progress(run))
 
     def save_model(self, request, obj: TrainingRun, form, change: bool) -> None:
         if change:
@@ -497,7 +522,7 @@ admin.site.unregister(Track)
 class TrackWithEmotionAdmin(TrackAdmin):
     """The track page and list with the analysis state, the emotion, and why it was tagged."""
 
-    list_display = ("title", "artist", "short_album", "analysis_state", "emotion_tag", "created_at")
+    list_display = ("short_title", "short_artist", "analysis_state", "emotion_tag")
     list_filter = (AnalysisFilter, EmotionFilter, "created_at")
     list_select_related = ("analysis", "emotion")
     inlines = [CuratorLabelInline]
@@ -516,9 +541,13 @@ class TrackWithEmotionAdmin(TrackAdmin):
             ("Emotion: what the active model hears, and where", {"fields": self.emotion_fields}),
         )
 
-    @admin.display(description="album", ordering="album")
-    def short_album(self, track: Track) -> str:
-        return truncated(track.album, 32)
+    @admin.display(description="title", ordering="title")
+    def short_title(self, track: Track) -> str:
+        return truncated(track.title)
+
+    @admin.display(description="artist", ordering="artist")
+    def short_artist(self, track: Track) -> str:
+        return truncated(track.artist, 24)
 
     @admin.display(description="analysis")
     def analysis_state(self, track: Track) -> str:
@@ -526,7 +555,7 @@ class TrackWithEmotionAdmin(TrackAdmin):
         if analysis is None:
             return "no audio" if not track.audio else "not analysed"
         if analysis.status == AnalysisStatus.FAILED:
-            return truncated(f"failed: {analysis.failure_reason}", 40)
+            return truncated(f"failed: {analysis.failure_reason}", 24)
         if analysis.status == AnalysisStatus.DONE:
             return f"done, {analysis.n_segments} segments"
         return analysis.get_status_display()

@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 
-from common.admin_tables import key_value_table, truncated
+from common.admin_tables import key_value_table, short_datetime, truncated
 from listening.models import ImportJob, Play
-from users.admin import ListenerFilter
+from users.admin import ListenerFilter, listener_name
 
 
 class MatchedFilter(admin.SimpleListFilter):
@@ -23,7 +23,7 @@ class MatchedFilter(admin.SimpleListFilter):
 
 @admin.register(Play)
 class PlayAdmin(admin.ModelAdmin):
-    list_display = ("played_at", "listener", "what", "matched", "ms_played", "client")
+    list_display = ("played", listener_name, "what", "matched", "client")
     list_filter = (ListenerFilter, MatchedFilter, "played_at", "received_at", "client")
     search_fields = (
         "listener__username",
@@ -59,6 +59,10 @@ class PlayAdmin(admin.ModelAdmin):
         ),
     )
 
+    @admin.display(description="played", ordering="played_at")
+    def played(self, play: Play) -> str:
+        return short_datetime(play.played_at)
+
     @admin.display(description="track")
     def what(self, play: Play) -> str:
         if play.track_id:
@@ -73,7 +77,7 @@ class PlayAdmin(admin.ModelAdmin):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "listener", "format", "status", "progress", "file_name", "created_at")
+    list_display = ("__str__", "status", "progress", "created")
     list_filter = (ListenerFilter, "status", "format", "created_at")
     search_fields = ("listener__username", "original_name", "failure_reason")
     raw_id_fields = ("listener",)
@@ -99,7 +103,11 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="file", ordering="original_name")
     def file_name(self, job: ImportJob) -> str:
-        return truncated(job.original_name, 32)
+        return truncated(job.original_name, 24)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, job: ImportJob) -> str:
+        return short_datetime(job.created_at)
 
     @admin.display(description="summary")
     def summary_readable(self, job: ImportJob):

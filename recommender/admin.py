@@ -8,11 +8,18 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from common.admin_tables import EMPTY, key_value_table, readable_value, rows_table, truncated
+from common.admin_tables import (
+    EMPTY,
+    key_value_table,
+    readable_value,
+    rows_table,
+    short_datetime,
+    truncated,
+)
 from common.charts import chart_img, emotion_colour, empty_chart, new_figure
 from recommender.models import Feedback, ListenerMoodState, MoodSnapshot, Recommendation
 from recommender.selectors import acceptance_rate, latest_snapshot
-from users.admin import ListenerAdmin, ListenerFilter
+from users.admin import ListenerAdmin, ListenerFilter, listener_name
 from users.models import User
 
 # The listener page's chart and table: enough history to see a trend, bounded so a heavy
@@ -27,7 +34,7 @@ def percent(value: float | None) -> str:
 
 @admin.register(MoodSnapshot)
 class MoodSnapshotAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "listener", "basis", "label", "confidence_percent")
+    list_display = ("created", listener_name, "basis", "label", "confidence_percent")
     list_filter = (ListenerFilter, "basis", "label", "model_version")
     search_fields = ("listener__username",)
     list_select_related = ("listener",)
@@ -52,6 +59,10 @@ class MoodSnapshotAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, snapshot: MoodSnapshot) -> str:
+        return short_datetime(snapshot.created_at)
 
     @admin.display(description="confidence", ordering="confidence")
     def confidence_percent(self, snapshot: MoodSnapshot) -> str:
@@ -119,15 +130,7 @@ class FeedbackFilter(admin.SimpleListFilter):
 
 @admin.register(Recommendation)
 class RecommendationAdmin(admin.ModelAdmin):
-    list_display = (
-        "created_at",
-        "listener",
-        "short_track",
-        "target_label",
-        "rank",
-        "policy",
-        "feedback",
-    )
+    list_display = ("served", listener_name, "short_track", "emotion", "rank", "feedback")
     list_filter = (ListenerFilter, FeedbackFilter, "policy", "target_label", "created_at")
     search_fields = ("listener__username", "track__title", "track__artist")
     list_select_related = ("listener", "track")
@@ -153,6 +156,14 @@ class RecommendationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="emotion", ordering="target_label")
+    def emotion(self, recommendation: Recommendation) -> str:
+        return recommendation.target_label
+
+    @admin.display(description="served", ordering="created_at")
+    def served(self, recommendation: Recommendation) -> str:
+        return short_datetime(recommendation.created_at)
 
     @admin.display(description="track", ordering="track__title")
     def short_track(self, recommendation: Recommendation) -> str:
@@ -213,7 +224,9 @@ class RecommendationAdmin(admin.ModelAdmin):
 
 @admin.register(ListenerMoodState)
 class ListenerMoodStateAdmin(admin.ModelAdmin):
-    list_display = ("listener", "declared_label", "confirmed_label", "rejected", "updated_at")
+    list_display = (listener_name, "declared_label", "confirmed_label", "rejected_list", "updated")
+    list_display_links = (listener_name,)
+    list_select_related = ("listener",)
     list_filter = ("confirmed_label", "declared_label")
     search_fields = ("listener__username",)
     raw_id_fields = ("listener",)
@@ -227,6 +240,14 @@ class ListenerMoodStateAdmin(admin.ModelAdmin):
         "refresh_requested_at",
     )
     readonly_fields = ("rejected", "answers_per_emotion")
+
+    @admin.display(description="updated", ordering="updated_at")
+    def updated(self, state: ListenerMoodState) -> str:
+        return short_datetime(state.updated_at)
+
+    @admin.display(description="rejected")
+    def rejected_list(self, state: ListenerMoodState) -> str:
+        return readable_value(state.rejected_labels)
 
     @admin.display(description="rejected since the last accept")
     def rejected(self, state: ListenerMoodState) -> str:
@@ -322,7 +343,7 @@ class ListenerActivityAdmin(ListenerAdmin):
             '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>',
             (
                 (
-                    f"{recommendation.created_at:%Y-%m-%d %H:%M}",
+                    short_datetime(recommendation.created_at),
                     reverse("admin:recommender_recommendation_change", args=[recommendation.pk]),
                     truncated(str(recommendation.track)),
                     recommendation.target_label,

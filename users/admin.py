@@ -2,11 +2,19 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 
+from common.admin_tables import short_datetime, truncated
 from users.models import User
 
 # How many listeners the listener filter offers by name; any other is reached through the
 # listener page's links (the filter keeps a selected listener however it was chosen).
 LISTENER_FILTER_CHOICES = 30
+
+
+@admin.display(description="listener", ordering="listener__username")
+def listener_name(row) -> str:
+    """A list column for any row with a ``listener``: the name, cut short to keep lists narrow
+    (select the ``listener`` in the list's query)."""
+    return truncated(row.listener.username, 20)
 
 
 class ListenerFilter(admin.SimpleListFilter):
@@ -42,9 +50,17 @@ class ListenerFilter(admin.SimpleListFilter):
 
 @admin.register(User)
 class ListenerAdmin(UserAdmin):
-    list_display = ("username", "email", "is_staff", "is_active", "date_joined", "last_login")
+    list_display = ("username", "email", "is_staff", "is_active", "joined", "last_seen")
     list_filter = ("is_staff", "is_active", "date_joined")
     search_fields = ("username", "email")
+
+    @admin.display(description="joined", ordering="date_joined")
+    def joined(self, user: User) -> str:
+        return short_datetime(user.date_joined)
+
+    @admin.display(description="last login", ordering="last_login")
+    def last_seen(self, user: User) -> str:
+        return short_datetime(user.last_login)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
