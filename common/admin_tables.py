@@ -16,6 +16,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
 EMPTY = "—"
+# Charts on change pages: 680 px, the width a read-only field has at 1,280 px with the admin's
+# navigation open.
+CHART_WIDTH_INCHES = 6.8
 
 
 def readable_value(value: Any) -> str | SafeString:

@@ -16,7 +16,13 @@ from django.utils.safestring import SafeString
 
 from catalogue.admin import TrackAdmin
 from catalogue.models import Track
-from common.admin_tables import EMPTY, key_value_table, short_datetime, truncated
+from common.admin_tables import (
+    CHART_WIDTH_INCHES,
+    EMPTY,
+    key_value_table,
+    short_datetime,
+    truncated,
+)
 from common.charts import chart_img, emotion_colour, empty_chart, new_figure
 from common.tasks import tasks_run_in_process
 from emotion.features.definition import (
@@ -583,7 +589,7 @@ class TrackWithEmotionAdmin(TrackAdmin):
                 alt="segments of the track: no analysis yet",
             )
         return format_html(
-            '{}<p class="help">{}</p>',
+            '{}<div style="max-width: 680px; margin-top: 0.5em">{}</div>',
             chart_img(segment_figure(segments), alt=f"LLDs and model evidence of {track}"),
             segment_caption(segments),
         )
@@ -597,7 +603,7 @@ def segment_figure(segments: TrackSegments):
     zscores = np.divide(lld - lld.mean(axis=0), spread, out=np.zeros_like(lld), where=spread > 0)
     n_segments = len(lld)
     edges = np.arange(n_segments + 1) * segments.segment_seconds
-    figure = new_figure(width=8.0, height=4.2)
+    figure = new_figure(width=CHART_WIDTH_INCHES, height=4.2)
     heat_axes, evidence_axes = figure.subplots(
         2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1.3)}
     )

@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from common.admin_tables import (
+    CHART_WIDTH_INCHES,
     EMPTY,
     key_value_table,
     readable_value,
@@ -198,14 +199,12 @@ class RecommendationAdmin(admin.ModelAdmin):
     @admin.display(description="scores")
     def scores(self, recommendation: Recommendation) -> SafeString:
         ranking = (recommendation.explanation or {}).get("ranking") or {}
+        # Older recommendations carry no ranking terms: their stored probability stands in.
+        terms = ranking or {"emotion_probability": recommendation.track_probability}
         return key_value_table(
-            {
-                "track's probability of the emotion": recommendation.track_probability,
-                "score": recommendation.score,
-                **ranking,
-            },
+            {"score": recommendation.score, **terms},
             names={
-                "emotion_probability": "emotion probability",
+                "emotion_probability": "the track's probability of the emotion",
                 "plays_recently": "plays in the last 30 days (all listeners)",
                 "same_artist_above": "tracks of the same artist ranked above",
             },
@@ -375,7 +374,7 @@ def mood_chart(*, listener: User) -> SafeString:
         + [snapshots[-1].probabilities.get(label, 0.0)]
         for label in labels
     ]
-    figure = new_figure(width=8.0, height=3.0)
+    figure = new_figure(width=CHART_WIDTH_INCHES, height=3.0)
     axes = figure.add_subplot()
     axes.stackplot(
         times,
