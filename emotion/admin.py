@@ -74,6 +74,7 @@ class TrackAnalysisAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "feature_set_version", "segment_seconds")
     search_fields = ("track__title", "track__artist", "failure_reason")
+    search_help_text = "Track title or artist, or words of the failure reason."
     list_select_related = ("track",)
     raw_id_fields = ("track",)
     readonly_fields = [field.name for field in TrackAnalysis._meta.fields if field.name != "track"]
@@ -258,6 +259,7 @@ class TrackEmotionAdmin(admin.ModelAdmin):
     list_display = ("short_track", "label", "confidence_percent", "model_version", "tagged")
     list_filter = ("label", "model_version")
     search_fields = ("track__title", "track__artist")
+    search_help_text = "Track title or artist."
     list_select_related = ("track", "model_version")
     fields = (
         "track",
@@ -296,6 +298,7 @@ class CuratorLabelAdmin(admin.ModelAdmin):
     list_display = ("short_track", "label", "short_note", "updated")
     list_filter = ("label",)
     search_fields = ("track__title", "track__artist", "label")
+    search_help_text = "Track title or artist, or the label."
     raw_id_fields = ("track",)
     list_select_related = ("track",)
 

@@ -36,6 +36,10 @@ class PlayAdmin(admin.ModelAdmin):
         "=recording_mbid",
         "client",
     )
+    search_help_text = (
+        "Listener name; track title or artist, as matched or as submitted; ISRC; the exact "
+        "MusicBrainz recording id; client."
+    )
     raw_id_fields = ("listener", "track")
     readonly_fields = ("metadata_key", "received_at")
     date_hierarchy = "played_at"
@@ -80,6 +84,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_display = ("__str__", "status", "progress", "created")
     list_filter = (ListenerFilter, "status", "format", "created_at")
     search_fields = ("listener__username", "original_name", "failure_reason")
+    search_help_text = "Listener name, file name, or words of the failure reason."
     raw_id_fields = ("listener",)
     date_hierarchy = "created_at"
     list_select_related = ("listener",)

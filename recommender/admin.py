@@ -38,6 +38,7 @@ class MoodSnapshotAdmin(admin.ModelAdmin):
     list_display = ("created", listener_name, "basis", "label", "confidence_percent")
     list_filter = (ListenerFilter, "basis", "label", "model_version")
     search_fields = ("listener__username",)
+    search_help_text = "Listener name."
     list_select_related = ("listener",)
     date_hierarchy = "created_at"
     fields = (
@@ -134,6 +135,7 @@ class RecommendationAdmin(admin.ModelAdmin):
     list_display = ("served", listener_name, "short_track", "emotion", "rank", "feedback")
     list_filter = (ListenerFilter, FeedbackFilter, "policy", "target_label", "created_at")
     search_fields = ("listener__username", "track__title", "track__artist")
+    search_help_text = "Listener name, track title or artist."
     list_select_related = ("listener", "track")
     date_hierarchy = "created_at"
     fields = (
@@ -228,6 +230,7 @@ class ListenerMoodStateAdmin(admin.ModelAdmin):
     list_select_related = ("listener",)
     list_filter = ("confirmed_label", "declared_label")
     search_fields = ("listener__username",)
+    search_help_text = "Listener name."
     raw_id_fields = ("listener",)
     fields = (
         "listener",

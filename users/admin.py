@@ -53,6 +53,7 @@ class ListenerAdmin(UserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "joined", "last_seen")
     list_filter = ("is_staff", "is_active", "date_joined")
     search_fields = ("username", "email")
+    search_help_text = "Name or email address."
 
     @admin.display(description="joined", ordering="date_joined")
     def joined(self, user: User) -> str:

@@ -136,3 +136,37 @@ def test_the_admins_view_site_link_opens_the_api_docs(admin_client):
     links = re.findall(r'<a href="([^"]*)">View site</a>', index.content.decode())
     assert links == [reverse("swagger-ui")]
     assert admin_client.get(links[0]).status_code == 200
+
+
+ADMIN_LISTS = (
+    "catalogue_track",
+    "emotion_trackanalysis",
+    "emotion_trackemotion",
+    "emotion_curatorlabel",
+    "emotion_moodmodelversion",
+    "emotion_trainingrun",
+    "listening_play",
+    "listening_importjob",
+    "recommender_recommendation",
+    "recommender_moodsnapshot",
+    "recommender_listenermoodstate",
+    "users_user",
+)
+
+
+def test_every_list_says_what_its_search_covers_and_searches_it(admin_client, answered):
+    for name in ADMIN_LISTS:
+        url = reverse(f"admin:{name}_changelist")
+        page = admin_client.get(url)
+        assert page.status_code == 200, name
+        admin_page = page.context["cl"].model_admin
+        if admin_page.search_fields:
+            assert admin_page.search_help_text, f"{name} searches without saying what"
+            # Free text, also where a field wants a UUID, answers 200 (no match, no error).
+            searched = admin_client.get(url, {"q": "no-such-thing"})
+            assert searched.status_code == 200, name
+            assert searched.context["cl"].result_count == 0, name
+    theirs = admin_client.get(
+        reverse("admin:recommender_recommendation_changelist"), {"q": "Q2 song"}
+    )
+    assert theirs.context["cl"].result_count >= 1
