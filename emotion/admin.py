@@ -83,6 +83,10 @@ class TrackAnalysisAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def get_queryset(self, request):
+        # The feature matrix is not shown and can be megabytes per track.
+        return super().get_queryset(request).defer("features")
+
     @admin.display(description="track", ordering="track__title")
     def short_track(self, analysis: TrackAnalysis) -> str:
         return truncated(str(analysis.track))
@@ -533,10 +537,19 @@ class TrackWithEmotionAdmin(TrackAdmin):
 
     list_display = ("short_title", "short_artist", "analysis_state", "emotion_tag")
     list_filter = (AnalysisFilter, EmotionFilter, "created_at")
-    list_select_related = ("analysis", "emotion")
     inlines = [CuratorLabelInline]
     emotion_fields = ("analysis_state", "emotion_tag", "valence_arousal", "segments")
     readonly_fields = (*TrackAdmin.readonly_fields, *emotion_fields)
+
+    def get_queryset(self, request):
+        # The analysis comes along for its state; its feature matrix (up to megabytes a
+        # track) does not: the page's chart reads it through the selector.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("analysis", "emotion")
+            .defer("analysis__features")
+        )
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
