@@ -81,6 +81,11 @@ def rows_table(
     return format_html('<table class="readable"><tr>{}</tr>{}</table>', header, body)
 
 
+def percent(value: float | None) -> str:
+    """A probability as a whole percentage (``72 %``), or the empty mark."""
+    return EMPTY if value is None else f"{100 * value:.0f} %"
+
+
 def truncated(text: str, length: int = 32) -> str:
     """``text`` cut to ``length`` characters with an ellipsis, so list columns stay narrow."""
     return text if len(text) <= length else text[: length - 1] + "…"

@@ -20,6 +20,7 @@ from common.admin_tables import (
     CHART_WIDTH_INCHES,
     EMPTY,
     key_value_table,
+    percent,
     short_datetime,
     truncated,
 )
@@ -288,12 +289,12 @@ class TrackEmotionAdmin(admin.ModelAdmin):
 
     @admin.display(description="confidence", ordering="confidence")
     def confidence_percent(self, emotion: TrackEmotion) -> str:
-        return _percent(emotion.confidence)
+        return percent(emotion.confidence)
 
     @admin.display(description="probabilities")
     def probability_table(self, emotion: TrackEmotion) -> SafeString:
         return key_value_table(
-            {label: _percent(p) for label, p in sorted(emotion.probabilities.items())}
+            {label: percent(p) for label, p in sorted(emotion.probabilities.items())}
         )
 
 
@@ -468,10 +469,6 @@ def _score(value: float | None) -> str:
     return EMPTY if value is None else f"{value:.3f}"
 
 
-def _percent(value: float | None) -> str:
-    return EMPTY if value is None else f"{100 * value:.0f} %"
-
-
 class AnalysisFilter(admin.SimpleListFilter):
     title = "analysis"
     parameter_name = "analysis"
@@ -587,7 +584,7 @@ class TrackWithEmotionAdmin(TrackAdmin):
         emotion = getattr(track, "emotion", None)
         if emotion is None:
             return "not tagged"
-        return f"{emotion.label} ({_percent(emotion.confidence)})"
+        return f"{emotion.label} ({percent(emotion.confidence)})"
 
     @admin.display(description="valence / arousal")
     def valence_arousal(self, track: Track) -> str:

@@ -12,6 +12,7 @@ from common.admin_tables import (
     CHART_WIDTH_INCHES,
     EMPTY,
     key_value_table,
+    percent,
     readable_value,
     rows_table,
     short_datetime,
@@ -27,10 +28,6 @@ from users.models import User
 # listener's page stays quick.
 MOOD_CHART_SNAPSHOTS = 200
 LAST_RECOMMENDATIONS = 10
-
-
-def percent(value: float | None) -> str:
-    return EMPTY if value is None else f"{100 * value:.0f} %"
 
 
 @admin.register(MoodSnapshot)
