@@ -50,18 +50,22 @@ class ListenerFilter(admin.SimpleListFilter):
 
 @admin.register(User)
 class ListenerAdmin(UserAdmin):
-    list_display = ("username", "email", "is_staff", "is_active", "joined", "last_seen")
+    list_display = ("name", "short_email", "is_staff", "is_active", "joined")
     list_filter = ("is_staff", "is_active", "date_joined")
     search_fields = ("username", "email")
     search_help_text = "Name or email address."
 
+    @admin.display(description="username", ordering="username")
+    def name(self, user: User) -> str:
+        return truncated(user.username, 24)
+
+    @admin.display(description="email address", ordering="email")
+    def short_email(self, user: User) -> str:
+        return truncated(user.email, 28)
+
     @admin.display(description="joined", ordering="date_joined")
     def joined(self, user: User) -> str:
         return short_datetime(user.date_joined)
-
-    @admin.display(description="last login", ordering="last_login")
-    def last_seen(self, user: User) -> str:
-        return short_datetime(user.last_login)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
