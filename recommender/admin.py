@@ -402,8 +402,11 @@ def mood_chart(*, listener: User) -> SafeString:
                 edgecolors="black",
                 linewidths=0.6,
                 clip_on=False,
-                label=f"{action}ed",
                 zorder=3,
+            )
+            # A grey legend entry: each marker's colour is the emotion recommended.
+            axes.scatter(
+                [], [], marker=marker, c="#bbbbbb", edgecolors="black", label=f"{action}ed"
             )
     axes.set_ylim(-0.1, 1.1)
     axes.set_ylabel("probability")
