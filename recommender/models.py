@@ -45,7 +45,8 @@ class MoodSnapshot(models.Model):
 
     def __str__(self) -> str:
         return (
-            f"{self.listener_id} felt {self.label or 'unknown'} at {self.created_at:%Y-%m-%d %H:%M}"
+            f"{self.listener.username} felt {self.label or 'no single emotion'} "
+            f"at {self.created_at:%Y-%m-%d %H:%M}"
         )
 
 
@@ -76,7 +77,7 @@ class ListenerMoodState(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"mood state of {self.listener_id}"
+        return f"mood state of {self.listener.username}"
 
 
 class Feedback(models.TextChoices):
@@ -127,7 +128,7 @@ class Recommendation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.track} for {self.listener_id} ({self.target_label})"
+        return f"{self.track} for {self.listener.username} ({self.target_label})"
 
 
 class BeatRunOutcome(models.TextChoices):

@@ -47,8 +47,13 @@ def start_training_run(
     preset: str = "default",
     seed: int = 0,
     trigger: str,
+    queue: bool = True,
 ) -> TrainingRun:
-    """Record a run and queue it on the training queue once the caller commits."""
+    """Record a run and queue it on the training queue once the caller commits.
+
+    ``queue=False`` only records it: the caller runs it some other way (the admin, without a
+    broker, trains in a background thread rather than inside the request).
+    """
     from emotion.tasks import train_mood_model_run
 
     resolve_config(preset)  # an unknown name fails here, naming the choices
@@ -62,8 +67,9 @@ def start_training_run(
         seed=seed,
         trigger=trigger,
     )
-    run_id = run.pk
-    transaction.on_commit(lambda: train_mood_model_run.delay(run_id))
+    if queue:
+        run_id = run.pk
+        transaction.on_commit(lambda: train_mood_model_run.delay(run_id))
     return run
 
 

@@ -5,6 +5,7 @@ few seconds."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import timedelta
 
 import numpy as np
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalogue.models import Track
+from emotion.admin import training_thread_name
 from emotion.ml.evaluation import stable_artist_holdout
 from emotion.models import (
     CuratorLabel,
@@ -198,22 +200,26 @@ def test_the_scheduled_task_records_a_run(curated_catalogue, django_capture_on_c
     assert run.status == TrainingRunStatus.PROMOTED
 
 
-def test_staff_start_a_run_and_review_versions_in_the_admin(
-    curated_catalogue, django_capture_on_commit_callbacks, admin_client
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(
-            reverse("admin:emotion_trainingrun_add"),
-            {
-                "source": "curator",
-                "dataset_path": "",
-                "label_column": "quadrant",
-                "preset": "fast",
-                "seed": "0",
-            },
-        )
+@pytest.mark.django_db(transaction=True)
+def test_staff_start_a_run_and_review_versions_in_the_admin(curated_catalogue, admin_client):
+    # Without a worker the admin trains in a thread of the web process after commit (see
+    # TrainingRunAdmin.save_model), hence a committing test that waits for that thread.
+    response = admin_client.post(
+        reverse("admin:emotion_trainingrun_add"),
+        {
+            "source": "curator",
+            "dataset_path": "",
+            "label_column": "quadrant",
+            "preset": "fast",
+            "seed": "0",
+        },
+    )
     assert response.status_code == 302, response.content[:2000]
     run = TrainingRun.objects.get()
+    for thread in threading.enumerate():
+        if thread.name == training_thread_name(run.pk):
+            thread.join(timeout=300)
+    run.refresh_from_db()
     assert run.trigger == TrainingTrigger.ADMIN and run.status == TrainingRunStatus.PROMOTED
 
     version = run.candidate_version
