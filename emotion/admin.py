@@ -109,7 +109,7 @@ class TrackAnalysisAdmin(admin.ModelAdmin):
 class MoodModelVersionAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
-        "preset",
+        "family",
         "macro_f1",
         "accuracy",
         "short_labels",
@@ -145,9 +145,14 @@ class MoodModelVersionAdmin(admin.ModelAdmin):
     def created(self, version: MoodModelVersion) -> str:
         return short_datetime(version.created_at)
 
-    @admin.display(description="preset")
-    def preset(self, version: MoodModelVersion) -> str:
-        return version.architecture.get("preset") or version.architecture.get("name") or EMPTY
+    @admin.display(description="family")
+    def family(self, version: MoodModelVersion) -> str:
+        """The preset a user chose and the architecture behind it: ``svm (kernel_svm)``."""
+        preset = version.architecture.get("preset")
+        name = version.architecture.get("name")
+        if preset and name and preset != name:
+            return f"{preset} ({name})"
+        return preset or name or EMPTY
 
     @admin.display(description="architecture")
     def architecture_table(self, version: MoodModelVersion) -> SafeString:

@@ -19,7 +19,13 @@ from common.admin_tables import (
     truncated,
 )
 from common.charts import chart_img, emotion_colour, empty_chart, new_figure
-from recommender.models import Feedback, ListenerMoodState, MoodSnapshot, Recommendation
+from recommender.models import (
+    BeatRun,
+    Feedback,
+    ListenerMoodState,
+    MoodSnapshot,
+    Recommendation,
+)
 from recommender.selectors import acceptance_rate, latest_snapshot
 from users.admin import ListenerAdmin, ListenerFilter, listener_name
 from users.models import User
@@ -265,6 +271,35 @@ class ListenerMoodStateAdmin(admin.ModelAdmin):
             ],
             columns=[("emotion", "emotion"), ("accept", "accepts"), ("reject", "rejects")],
         )
+
+
+@admin.register(BeatRun)
+class BeatRunAdmin(admin.ModelAdmin):
+    """Read-only: the rows are the task signals' record of what beat ran (the dashboard's
+    queue-health panel); an edited row would no longer say what happened."""
+
+    list_display = ("task_name", "started", "outcome", "seconds_taken", "short_result")
+    list_filter = ("outcome", "task_name")
+    search_fields = ("task_name", "error")
+    search_help_text = "Task name or error text."
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, run: BeatRun) -> str:
+        return short_datetime(run.started_at)
+
+    @admin.display(description="seconds")
+    def seconds_taken(self, run: BeatRun) -> str:
+        return EMPTY if run.seconds is None else f"{run.seconds:.1f}"
+
+    @admin.display(description="result")
+    def short_result(self, run: BeatRun) -> str:
+        return truncated(run.error or run.result, 60)
 
 
 admin.site.unregister(User)

@@ -152,6 +152,13 @@ def test_a_curator_labels_a_track_on_its_page(admin_client, pooled_version):
     assert (label.label, label.note) == ("Q3", "a slow lament")
 
 
+def test_the_version_list_names_each_versions_family(admin_client, pooled_version):
+    listing = admin_client.get(reverse("admin:emotion_moodmodelversion_changelist"))
+
+    assert listing.status_code == 200
+    assert "pooled-mlp (pooled_head)" in listing.content.decode()
+
+
 def test_a_version_page_reads_as_tables_not_json(admin_client, pooled_version):
     page = admin_client.get(
         reverse("admin:emotion_moodmodelversion_change", args=[pooled_version.pk])

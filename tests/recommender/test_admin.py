@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from recommender.models import MoodSnapshot, Recommendation
+from recommender.models import BeatRun, BeatRunOutcome, MoodSnapshot, Recommendation
 from recommender.services import infer_listener_moods, recommend_tracks, record_feedback
 from tests.factories import ListenerFactory, PlayFactory
 
@@ -170,3 +170,23 @@ def test_every_list_says_what_its_search_covers_and_searches_it(admin_client, an
         reverse("admin:recommender_recommendation_changelist"), {"q": "Q2 song"}
     )
     assert theirs.context["cl"].result_count >= 1
+
+
+def test_beat_runs_are_listed_read_only(admin_client):
+    started = timezone.now()
+    BeatRun.objects.create(
+        task_name="emotion.tasks.requeue_stalled_analyses",
+        task_id="run-1",
+        started_at=started,
+        finished_at=started + timedelta(seconds=2),
+        outcome=BeatRunOutcome.FAILED,
+        error="database unavailable",
+    )
+
+    page = admin_client.get(reverse("admin:recommender_beatrun_changelist"))
+
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "requeue_stalled_analyses" in content and "database unavailable" in content
+    assert "2.0" in content
+    assert admin_client.get(reverse("admin:recommender_beatrun_add")).status_code == 403
