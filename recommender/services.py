@@ -568,23 +568,22 @@ def _explanation(
         reason = f"you asked for {name(target)} tracks"
     else:
         reason = _mood_sentence(snapshot, name=name, declared=declared)
+        # What moved the loop away from the mood (or kept it): answers, then exhaustion.
         moved = []
         if turned_down:
-            moved.append(f"but you turned down {names(turned_down)} tracks")
+            moved.append(f"you turned down {names(turned_down)} tracks")
         if nothing_left:
             moved.append(f"no {names(nothing_left)} tracks are left for you")
         if policy == SEED_RULE and target in state.rejected_labels:
             moved.append("you turned down every emotion left, so the round starts over")
-        elif state.confirmed_label == target:
-            moved.append(f"you accepted {name(target)} tracks")
         if moved:
-            reason += ", " + "; ".join(moved)
+            reason += ", but " + " and ".join(moved)
+        elif state.confirmed_label == target:
+            reason += f", and you accepted {name(target)} tracks"
         likely = f"({_percent(probabilities.get(target))} likely)"
         if policy == SEED_RULE:
             step = "trying" if turned_down or nothing_left else "recommending"
-            reason += f"; {step} {name(target)} {likely}"
-            if step == "trying":
-                reason += " next"
+            reason += f"; {step} {name(target)}{' next' if step == 'trying' else ''} {likely}"
         else:
             reason += (
                 f"; recommending {name(target)} {likely}, drawn by Thompson sampling from your "
@@ -731,7 +730,10 @@ def _short_page_notice(
 
 
 def _percent(value: float | None) -> str:
-    return "?" if value is None or math.isnan(value) else f"{100 * value:.0f} %"
+    if value is None or math.isnan(value):
+        return "?"
+    # A probability the model gives almost nothing is not 0 %: it was still a candidate.
+    return "under 1 %" if 0 < value < 0.005 else f"{100 * value:.0f} %"
 
 
 # --- Feedback --------------------------------------------------------------------------------
