@@ -31,7 +31,6 @@ __all__ = [
     "cross_validate",
     "artist_grouped_folds",
     "stable_artist_holdout",
-    "covering_artist_holdout",
     "require_every_emotion_on_both_sides",
     "HeldOutSplitError",
     "evaluate_model",
@@ -260,45 +259,6 @@ def require_every_emotion_on_both_sides(
             + f": held-out metrics must cover every emotion ({', '.join(emotions)}), so "
             "nothing is trained on this split"
         )
-
-
-def covering_artist_holdout(
-    labels: Sequence[str], groups: Sequence[str], *, fraction: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(train, held-out) indices: whole artists held out, every emotion on both sides.
-
-    Per emotion (fewest artists first), about ``fraction`` of its artists (at least one) go to
-    the held-out side, in the order of the same stable hash as ``stable_artist_holdout``,
-    skipping an artist whose move would leave the training side without one of its emotions.
-    Deterministic. For a small catalogue whose labels are known up front (the demo's); raises
-    ``HeldOutSplitError`` when no artist split can hold every emotion on both sides (an
-    emotion by a single artist).
-    """
-    if not 0 < fraction < 1:
-        raise ValueError("the held-out fraction must be between 0 and 1")
-    artists_of: dict[str, set[str]] = {}
-    emotions_of: dict[str, set[str]] = {}
-    for label, group in zip(labels, groups, strict=True):
-        artists_of.setdefault(label, set()).add(group)
-        emotions_of.setdefault(group, set()).add(label)
-    held_out_artists: set[str] = set()
-
-    def training_artists(label: str) -> int:
-        return len(artists_of[label] - held_out_artists)
-
-    for label in sorted(artists_of, key=lambda label: (len(artists_of[label]), label)):
-        wanted = max(1, round(fraction * len(artists_of[label])))
-        for artist in sorted(artists_of[label], key=lambda group: (_artist_bucket(group), group)):
-            if len(artists_of[label] & held_out_artists) >= wanted:
-                break
-            if artist in held_out_artists:
-                continue
-            if all(training_artists(other) > 1 for other in emotions_of[artist]):
-                held_out_artists.add(artist)
-    held_out = np.array([group in held_out_artists for group in groups], dtype=bool)
-    train_indices, held_out_indices = np.flatnonzero(~held_out), np.flatnonzero(held_out)
-    require_every_emotion_on_both_sides(labels, train_indices, held_out_indices)
-    return train_indices, held_out_indices
 
 
 @dataclass

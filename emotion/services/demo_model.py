@@ -1,11 +1,12 @@
 """The demo mood model: a small model on the curator-labelled demo catalogue (``seed_demo``).
 
 It exists so a fresh installation can recommend at once. Like a training run's model it shows
-held-out metrics: about a quarter of each emotion's artists (at least one) are held out
-(``covering_artist_holdout``: whole artists, every emotion on both sides), the model is
-trained on the rest and scored on them, and the version stores the metrics and the confusion
-matrix. The demo catalogue is synthetic, so the figures say the pipeline works end to end,
-not how well real music is tagged. Its training task waits on the worker until the labelled
+held-out metrics: it holds out the same artists as training runs (``stable_artist_holdout``
+at ``MOOD_MODEL_HOLDOUT_FRACTION``, so a later run compares with it on artists it never saw),
+every emotion on both sides (the demo catalogue's artists are chosen so), is trained on the
+rest and scored on them, and the version stores the metrics and the confusion matrix. The
+demo catalogue is synthetic, so the figures say the pipeline works end to end, not how well
+real music is tagged. Its training task waits on the worker until the labelled
 tracks' analyses, queued with the catalogue, are finished.
 """
 
@@ -13,10 +14,16 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 
 from emotion.ml import train_on_dataset
-from emotion.ml.evaluation import HeldOutSplitError, covering_artist_holdout, evaluate_model
+from emotion.ml.evaluation import (
+    HeldOutSplitError,
+    evaluate_model,
+    require_every_emotion_on_both_sides,
+    stable_artist_holdout,
+)
 from emotion.models import MoodModelVersion
 from emotion.selectors import active_model_version, curator_labelled_dataset, unfinished_analyses
 from emotion.services.registry import activate_model_version, register_model_version
@@ -24,8 +31,6 @@ from emotion.services.registry import activate_model_version, register_model_ver
 logger = logging.getLogger(__name__)
 
 DEMO_MODEL_PRESET = "fast"
-# Share of each emotion's artists held out (at least one): one of the demo's four per emotion.
-DEMO_MODEL_HOLDOUT_FRACTION = 0.25
 # The training task asks this often whether the analyses are finished, and gives up after the
 # longest wait (the demo catalogue takes seconds on one worker; a backlog on the audio queue
 # could take longer).
@@ -64,14 +69,16 @@ def train_and_activate_demo_mood_model() -> MoodModelVersion | None:
             extra={"labelled_tracks": len(data)},
         )
         return None
+    train, held_out = stable_artist_holdout(
+        data.artists, fraction=settings.MOOD_MODEL_HOLDOUT_FRACTION
+    )
     try:
-        train, held_out = covering_artist_holdout(
-            data.labels, data.artists, fraction=DEMO_MODEL_HOLDOUT_FRACTION
-        )
+        require_every_emotion_on_both_sides(data.labels, train, held_out)
     except HeldOutSplitError as error:
         logger.warning(
-            "no demo mood model: %s; every emotion needs analysed tracks by at least two "
-            "artists (seed_demo --tracks-per-quadrant 2 or more)",
+            "no demo mood model: %s. seed_demo's catalogue holds every emotion on both sides "
+            "at the default MOOD_MODEL_HOLDOUT_FRACTION with --tracks-per-quadrant 2 or more; "
+            "these labelled tracks do not",
             error,
             extra={"labelled_tracks": len(data), "reason": str(error)},
         )
@@ -84,8 +91,8 @@ def train_and_activate_demo_mood_model() -> MoodModelVersion | None:
     held = data.subset(held_out.tolist())
     metrics = evaluate_model(model, sequences=held.sequences, labels=held.labels)
     evaluated_on = {
-        "split": "artist-grouped, every emotion on both sides",
-        "held_out_fraction": DEMO_MODEL_HOLDOUT_FRACTION,
+        "split": "stable artist hash",
+        "held_out_fraction": settings.MOOD_MODEL_HOLDOUT_FRACTION,
         **held.describe(),
         "artists": sorted(set(held.artists)),
     }

@@ -19,7 +19,7 @@ from catalogue.models import Track
 from emotion.admin import training_thread_name
 from emotion.ml.evaluation import (
     HeldOutSplitError,
-    covering_artist_holdout,
+    require_every_emotion_on_both_sides,
     stable_artist_holdout,
 )
 from emotion.models import (
@@ -216,28 +216,18 @@ def test_a_run_whose_held_out_artists_lack_an_emotion_fails_before_training(
     assert not MoodModelVersion.objects.exists()
 
 
-def test_the_covering_split_holds_out_whole_artists_with_every_emotion_on_both_sides():
-    labels, groups = [], []
-    for label in LABELS:
-        for index in range(8):
-            labels.append(label)
-            groups.append(f"{label} artist {index % 4}")
-    labels.append("Q1")
-    groups.append("Q4 artist 0")  # one artist with two emotions
+def test_a_split_is_refused_unless_both_sides_hold_every_emotion():
+    labels = ["Q1", "Q1", "Q2", "Q2", "Q3"]
+    require_every_emotion_on_both_sides(labels[:4], [0, 2], [1, 3])
 
-    train, held_out = covering_artist_holdout(labels, groups, fraction=0.25)
-
-    assert not {groups[i] for i in train} & {groups[i] for i in held_out}
-    for label in LABELS:
-        assert label in {labels[i] for i in train}
-        assert label in {labels[i] for i in held_out}
-    again = covering_artist_holdout(labels, groups, fraction=0.25)
-    assert again[0].tolist() == train.tolist() and again[1].tolist() == held_out.tolist()
-
-    with pytest.raises(HeldOutSplitError, match=r"has no tracks of Q2 \(tense / angry\)"):
-        covering_artist_holdout(
-            ["Q1", "Q1", "Q2", "Q2"], ["A", "B", "Only Q2 artist", "Only Q2 artist"], fraction=0.5
-        )
+    with pytest.raises(HeldOutSplitError) as refused:
+        require_every_emotion_on_both_sides(labels, [0, 2, 4], [1, 3])
+    assert str(refused.value).startswith("the held-out side (2 tracks) has no tracks of Q3 (sad)")
+    with pytest.raises(HeldOutSplitError) as refused:
+        require_every_emotion_on_both_sides(labels, [0, 1], [2, 3, 4])
+    assert str(refused.value).startswith(
+        "the training side (2 tracks) has no tracks of Q2 (tense / angry), Q3 (sad)"
+    )
 
 
 def test_a_dataset_run_names_a_missing_folder(tmp_path, django_capture_on_commit_callbacks):
