@@ -299,7 +299,7 @@ class MyMoodApi(APIView):
         declared = declared_mood_status(
             state=listener_mood_state(listener=request.user),
             snapshot=current,
-            version=current.model_version,
+            version=current.model_version if current else None,
         )
         response.data = {
             "current": MoodSnapshotOutputSerializer(current).data if current else None,

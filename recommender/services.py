@@ -42,6 +42,7 @@ from recommender.selectors import (
     emotions_with_unserved_tracks,
     latest_inferred_snapshot,
     latest_snapshot,
+    listener_mood_state,
     listeners_active_since,
     no_active_model_explanation,
     recommendation_candidates,
@@ -168,7 +169,7 @@ def cold_start_snapshot(
     ``last_known``, their last inferred mood; otherwise an even spread over the emotions, so
     recommendations sample every emotion until feedback or plays say more.
     """
-    state = ListenerMoodState.objects.filter(listener=listener).first()
+    state = listener_mood_state(listener=listener)
     labels = list(version.labels)
     common = {"listener": listener, "created_at": now, "model_version": version, "skipped": skipped}
     if state and state.declared_label and state.declared_label in labels:
