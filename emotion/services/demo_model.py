@@ -6,8 +6,8 @@ at ``MOOD_MODEL_HOLDOUT_FRACTION``, so a later run compares with it on artists i
 every emotion on both sides (the demo catalogue's artists are chosen so), is trained on the
 rest and scored on them, and the version stores the metrics and the confusion matrix. The
 demo catalogue is synthetic, so the figures say the pipeline works end to end, not how well
-real music is tagged. Its training task waits on the worker until the labelled
-tracks' analyses, queued with the catalogue, are finished.
+real music is tagged. Its training task waits on the worker until the labelled tracks'
+analyses, queued with the catalogue, are finished.
 """
 
 from __future__ import annotations
