@@ -475,6 +475,13 @@ def quadrant_logits_of_points(points: torch.Tensor, *, temperature: float) -> to
     )
 
 
+def quadrant_of_point(valence: float, arousal: float) -> str:
+    """The quadrant of a point in [0, 1]², each axis thresholded at 0.5 (0.5 itself counts as
+    positive valence / high arousal)."""
+    sides = (int(valence >= 0.5), int(arousal >= 0.5))
+    return next(label for label, axes in QUADRANT_AXES.items() if axes == sides)
+
+
 def quadrant_points(labels: Sequence[str]) -> np.ndarray:
     """(n, 2) valence/arousal targets of quadrant labels: each quadrant's centre."""
     unknown = sorted(set(labels) - set(QUADRANT_CENTRES))
