@@ -5,7 +5,9 @@ columns of the blocks the config reads, fits the min–max normaliser on the tra
 only, holds out an artist-grouped validation split for early stopping and returns a
 :class:`TrainedMoodModel` that carries everything inference needs. An ``EnsembleConfig``
 trains each member the same way and returns an ``EnsembleMoodModel``. Named configurations
-live in ``presets``.
+live in ``presets``. A config's ``objective`` is classification (cross-entropy over the labels)
+or valence/arousal regression (RMSE of the module's ``valence_arousal`` output against each
+clip's point; ``_objective_loss`` is the one place the two differ in the loop).
 """
 
 from __future__ import annotations
