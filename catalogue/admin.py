@@ -10,6 +10,7 @@ class TrackAdmin(admin.ModelAdmin):
     list_display = ("title", "artist", "album", "duration_ms", "isrc", "created_at")
     list_filter = ("created_at", "updated_at")
     search_fields = ("title", "artist", "album", "isrc", "song_key", "=musicbrainz_recording_id")
+    search_help_text = "Title, artist, album, ISRC, or the exact MusicBrainz recording id."
     readonly_fields = ("song_key", "created_at", "updated_at")
     date_hierarchy = "created_at"
     actions = ["reanalyse_audio"]

@@ -51,7 +51,7 @@ class TrackAnalysis(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"analysis of track {self.track_id}: {self.status}"
+        return f"analysis of {self.track}: {self.status}"
 
     def feature_matrix(self) -> np.ndarray:
         if self.features is None or self.n_segments is None:
@@ -133,7 +133,7 @@ class TrackEmotion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"track {self.track_id}: {self.label} ({self.confidence:.2f})"
+        return f"{self.track}: {self.label} ({self.confidence:.2f})"
 
 
 class CuratorLabel(models.Model):
@@ -149,7 +149,7 @@ class CuratorLabel(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"track {self.track_id}: {self.label}"
+        return f"{self.track}: {self.label}"
 
 
 class TrainingSource(models.TextChoices):

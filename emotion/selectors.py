@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -11,12 +12,15 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from catalogue.models import Track
-from emotion.ml import MoodModel, load_artifact
+from emotion.features import feature_set
+from emotion.ml import ArtifactError, MoodModel, load_artifact
 from emotion.ml.datasets import LabelledDataset
+from emotion.ml.inference import SegmentExplanation, explain_segments
 from emotion.models import (
     AnalysisStatus,
     MoodModelVersion,
     TrackAnalysis,
+    TrackEmotion,
     TrainingRun,
     TrainingRunStatus,
 )
@@ -161,6 +165,60 @@ def curator_labelled_dataset() -> LabelledDataset:
         dataset.titles.append(track.title)
         dataset.paths.append(f"track:{track.pk}")
     return dataset
+
+
+@dataclass(frozen=True)
+class TrackSegments:
+    """What a curator needs to see why a track was tagged: its LLDs segment by segment and
+    where the active model found the emotion.
+
+    ``explanation`` is None when there is no active model or it cannot read this track;
+    ``unexplained_reason`` then says why.
+    """
+
+    lld: np.ndarray
+    segment_seconds: float
+    model_version: MoodModelVersion | None
+    explanation: SegmentExplanation | None
+    unexplained_reason: str = ""
+
+
+def track_segments(*, track: Track) -> TrackSegments | None:
+    """The track's current LLD sequence and the active model's per-segment evidence for the
+    emotion it tagged (or, if it has not tagged the track yet, for its prediction); None
+    while the track has no current analysis."""
+    analysis = current_analyses().filter(track=track).first()
+    if analysis is None:
+        return None
+    features = analysis.feature_matrix()
+    lld = features[:, feature_set(analysis.feature_set_version).columns(["lld"])]
+    version = active_model_version()
+    if version is None:
+        return TrackSegments(
+            lld=lld,
+            segment_seconds=analysis.segment_seconds,
+            model_version=None,
+            explanation=None,
+            unexplained_reason="no mood model is active",
+        )
+    try:
+        model = load_mood_model(version=version)
+    except ArtifactError as error:
+        return TrackSegments(
+            lld=lld,
+            segment_seconds=analysis.segment_seconds,
+            model_version=version,
+            explanation=None,
+            unexplained_reason=f"the active model cannot read this track: {error}",
+        )
+    tagged = TrackEmotion.objects.filter(track=track, model_version=version).first()
+    label = tagged.label if tagged is not None else model.predict([features])[0]
+    return TrackSegments(
+        lld=lld,
+        segment_seconds=analysis.segment_seconds,
+        model_version=version,
+        explanation=explain_segments(model, features, label=label),
+    )
 
 
 def unlabelled_feature_sequences(*, limit: int) -> list[np.ndarray]:

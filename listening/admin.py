@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 
+from common.admin_tables import key_value_table, short_datetime, truncated
 from listening.models import ImportJob, Play
+from users.admin import ListenerFilter, listener_name
 
 
 class MatchedFilter(admin.SimpleListFilter):
@@ -21,16 +23,8 @@ class MatchedFilter(admin.SimpleListFilter):
 
 @admin.register(Play)
 class PlayAdmin(admin.ModelAdmin):
-    list_display = (
-        "played_at",
-        "listener",
-        "what",
-        "matched",
-        "ms_played",
-        "client",
-        "received_at",
-    )
-    list_filter = (MatchedFilter, "played_at", "received_at", "client")
+    list_display = ("played", listener_name, "what", "matched", "client")
+    list_filter = (ListenerFilter, MatchedFilter, "played_at", "received_at", "client")
     search_fields = (
         "listener__username",
         "track__title",
@@ -41,6 +35,10 @@ class PlayAdmin(admin.ModelAdmin):
         "isrc",
         "=recording_mbid",
         "client",
+    )
+    search_help_text = (
+        "Listener name; track title or artist, as matched or as submitted; ISRC; the exact "
+        "MusicBrainz recording id; client."
     )
     raw_id_fields = ("listener", "track")
     readonly_fields = ("metadata_key", "received_at")
@@ -65,12 +63,16 @@ class PlayAdmin(admin.ModelAdmin):
         ),
     )
 
+    @admin.display(description="played", ordering="played_at")
+    def played(self, play: Play) -> str:
+        return short_datetime(play.played_at)
+
     @admin.display(description="track")
     def what(self, play: Play) -> str:
         if play.track_id:
-            return str(play.track)
+            return truncated(str(play.track))
         album = f" ({play.release_name})" if play.release_name else ""
-        return f"{play.artist_name} – {play.track_name}{album}"
+        return truncated(f"{play.artist_name} – {play.track_name}{album}")
 
     @admin.display(boolean=True, description="matched")
     def matched(self, play: Play) -> bool:
@@ -79,31 +81,39 @@ class PlayAdmin(admin.ModelAdmin):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = (
-        "id",
-        "listener",
-        "format",
-        "status",
-        "processed",
-        "total",
-        "original_name",
-        "created_at",
-        "finished_at",
-    )
-    list_filter = ("status", "format", "created_at")
+    list_display = ("__str__", "status", "progress", "created")
+    list_filter = (ListenerFilter, "status", "format", "created_at")
     search_fields = ("listener__username", "original_name", "failure_reason")
+    search_help_text = "Listener name, file name, or words of the failure reason."
     raw_id_fields = ("listener",)
     date_hierarchy = "created_at"
     list_select_related = ("listener",)
+    exclude = ("summary",)
     # The file too: the retention setting empties it once the import no longer needs it.
     readonly_fields = (
         "file",
         "status",
         "processed",
         "total",
-        "summary",
+        "summary_readable",
         "failure_reason",
         "created_at",
         "started_at",
         "finished_at",
     )
+
+    @admin.display(description="processed")
+    def progress(self, job: ImportJob) -> str:
+        return f"{job.processed} of {job.total}" if job.total else str(job.processed)
+
+    @admin.display(description="file", ordering="original_name")
+    def file_name(self, job: ImportJob) -> str:
+        return truncated(job.original_name, 24)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, job: ImportJob) -> str:
+        return short_datetime(job.created_at)
+
+    @admin.display(description="summary")
+    def summary_readable(self, job: ImportJob):
+        return key_value_table(job.summary)

@@ -106,8 +106,8 @@ class Play(models.Model):
         ]
 
     def __str__(self) -> str:
-        what = self.track_id if self.track_id else f"unmatched {self.title!r}"
-        return f"{self.listener_id} played {what} at {self.played_at:%Y-%m-%d %H:%M}"
+        what = self.track if self.track_id else f"unmatched {self.artist_name} – {self.track_name}"
+        return f"{self.listener.username} played {what} at {self.played_at:%Y-%m-%d %H:%M}"
 
     def save(self, *args, **kwargs) -> None:
         # Derived on every save, like Track.song_key, so an edit in the admin keeps it right.
@@ -183,4 +183,7 @@ class ImportJob(models.Model):
         indexes = [models.Index(fields=["listener", "-created_at"], name="import_listener_time")]
 
     def __str__(self) -> str:
-        return f"{self.get_format_display()} import #{self.pk} of {self.listener_id}: {self.status}"
+        return (
+            f"{self.get_format_display()} import #{self.pk} of {self.listener.username}: "
+            f"{self.status}"
+        )

@@ -11,7 +11,12 @@ from common.openapi import error_response
 from common.pagination import StandardPagination, get_paginated_response
 from emotion.selectors import active_model_version
 from recommender.models import Feedback
-from recommender.selectors import listener_recommendation, snapshot_history
+from recommender.selectors import (
+    declared_mood_status,
+    listener_mood_state,
+    listener_recommendation,
+    snapshot_history,
+)
 from recommender.services import (
     FeedbackConflict,
     NoActiveMoodModel,
@@ -72,11 +77,38 @@ class RecommendationOutputSerializer(serializers.Serializer):
         return {"id": track.pk, "title": track.title, "artist": track.artist, "album": track.album}
 
 
+class RecommendationSuggestionOutputSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="choose_emotion, follow_mood, include_artists, wait_for_new_tracks or "
+        "wait_for_played_songs"
+    )
+    message = serializers.CharField()
+    query = serializers.DictField(
+        allow_null=True,
+        help_text='query parameters to change for this suggestion, e.g. {"emotion": '
+        '"Q4"}; null when it needs no request',
+    )
+
+
+class RecommendationNoticeOutputSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="nothing_left (an empty page: nothing is left to recommend), "
+        "last_tracks (a short page: these were the last) or emotion_exhausted (the "
+        "emotion asked for ran out; others have tracks)"
+    )
+    message = serializers.CharField()
+    suggestions = RecommendationSuggestionOutputSerializer(many=True)
+
+
 class RecommendationListApi(APIView):
     """Tracks matching the listener's current mood, each with a recommendation id and why.
 
     Every track served is recorded, so no song (in any release) is ever served twice to the
-    same listener; songs they played recently are left out too.
+    same listener; songs they played recently are left out too. When the target emotion has
+    fewer tracks left than ``limit``, the page is filled from the next most likely emotions
+    (not for an ``emotion`` asked for), each such item's explanation saying so. A page shorter
+    than ``limit`` (an empty one included) is still a 200, with a ``notice`` saying why and
+    what the listener can do.
     """
 
     class FilterSerializer(serializers.Serializer):
@@ -107,6 +139,11 @@ class RecommendationListApi(APIView):
         mood = MoodSnapshotOutputSerializer(source="snapshot")
         model_version = serializers.IntegerField(source="version.pk")
         results = RecommendationOutputSerializer(source="recommendations", many=True)
+        notice = RecommendationNoticeOutputSerializer(
+            allow_null=True,
+            help_text="null for a full page; otherwise why the page holds fewer than `limit` "
+            "tracks and what the listener can do",
+        )
 
     @extend_schema(
         parameters=[FilterSerializer], responses={200: OutputSerializer, 503: NO_ACTIVE_MODEL}
@@ -134,6 +171,7 @@ class RecommendationListApi(APIView):
                 "snapshot": page.snapshot,
                 "version": page.version,
                 "recommendations": page.recommendations,
+                "notice": page.notice,
             }
         )
         return Response(output.data)
@@ -149,7 +187,9 @@ class RecommendationFeedbackApi(APIView):
         recommendation = RecommendationOutputSerializer()
         changed = serializers.BooleanField(help_text="false when the answer was already stored")
         next_emotion = serializers.CharField(
-            allow_null=True, help_text="after a reject: the emotion the loop moves to"
+            allow_null=True,
+            help_text="after a reject: the emotion the loop moves to, among those with tracks "
+            "left to recommend (null after an accept, or when nothing is left)",
         )
 
     @extend_schema(
@@ -184,14 +224,36 @@ class RecommendationFeedbackApi(APIView):
         )
 
 
+# ``recommender.selectors.declared_mood_status``, as GET /api/v1/me/mood shows it.
+DECLARED_MOOD_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "description": "the mood the listener declared (null if none), whether it is the current "
+    "mood, and why not: plays of the mood window take precedence over a declared mood",
+    "properties": {
+        "label": {"type": "string"},
+        "display_name": {"type": "string"},
+        "declared_at": {"type": "string", "format": "date-time", "nullable": True},
+        "used": {"type": "boolean"},
+        "reason": {"type": "string"},
+    },
+    "required": ["label", "display_name", "declared_at", "used", "reason"],
+}
+
+
 class MoodHistoryPagination(StandardPagination):
-    """A page of the mood history with the listener's current mood on top, as ``current``."""
+    """A page of the mood history with the listener's current mood on top, as ``current``,
+    and their declared mood's status, as ``declared_mood``."""
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         page = super().get_paginated_response_schema(schema)
         current = {"allOf": [schema["items"]], "nullable": True}
-        page["properties"] = {"current": current, **page["properties"]}
-        page["required"] = ["current", *page.get("required", [])]
+        page["properties"] = {
+            "current": current,
+            "declared_mood": DECLARED_MOOD_SCHEMA,
+            **page["properties"],
+        }
+        page["required"] = ["current", "declared_mood", *page.get("required", [])]
         return page
 
 
@@ -204,8 +266,22 @@ class MyMoodApi(APIView):
         label = serializers.CharField(max_length=64)
 
     class DeclareOutputSerializer(serializers.Serializer):
-        declared_label = serializers.CharField()
-        declared_at = serializers.DateTimeField()
+        declared_label = serializers.CharField(source="state.declared_label")
+        declared_at = serializers.DateTimeField(source="state.declared_at")
+        used = serializers.BooleanField(
+            source="status.used", help_text="whether the declared mood is now the current mood"
+        )
+        reason = serializers.CharField(
+            source="status.reason",
+            help_text="why it is or is not used: plays of the past week take precedence over a "
+            "declared mood, which is the mood whenever they say nothing",
+        )
+        mood = MoodSnapshotOutputSerializer(
+            source="snapshot",
+            allow_null=True,
+            help_text="the current mood right after the declaration (null while no model is "
+            "active)",
+        )
 
     @extend_schema(responses={200: MoodSnapshotOutputSerializer(many=True), 503: NO_ACTIVE_MODEL})
     def get(self, request: Request) -> Response:
@@ -220,8 +296,14 @@ class MyMoodApi(APIView):
             request=request,
             view=self,
         )
+        declared = declared_mood_status(
+            state=listener_mood_state(listener=request.user),
+            snapshot=current,
+            version=current.model_version if current else None,
+        )
         response.data = {
             "current": MoodSnapshotOutputSerializer(current).data if current else None,
+            "declared_mood": declared,
             **response.data,
         }
         return response
@@ -229,13 +311,15 @@ class MyMoodApi(APIView):
     @extend_schema(
         request=DeclareInputSerializer,
         responses=DeclareOutputSerializer,
-        description="Declare a mood; it is used whenever recent plays say nothing.",
+        description="Declare a mood. It is the listener's mood whenever no play of the mood "
+        "window can be used (plays take precedence); the mood is re-inferred at once, and the "
+        "answer says whether the declared mood is now the current one, and if not, why not.",
     )
     def put(self, request: Request) -> Response:
         payload = self.DeclareInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            state = declare_mood(listener=request.user, label=payload.validated_data["label"])
+            declaration = declare_mood(listener=request.user, label=payload.validated_data["label"])
         except ValueError as error:
             raise exceptions.ValidationError({"label": [str(error)]}) from error
-        return Response(self.DeclareOutputSerializer(state).data)
+        return Response(self.DeclareOutputSerializer(declaration).data)

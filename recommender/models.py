@@ -45,7 +45,8 @@ class MoodSnapshot(models.Model):
 
     def __str__(self) -> str:
         return (
-            f"{self.listener_id} felt {self.label or 'unknown'} at {self.created_at:%Y-%m-%d %H:%M}"
+            f"{self.listener.username} felt {self.label or 'no single emotion'} "
+            f"at {self.created_at:%Y-%m-%d %H:%M}"
         )
 
 
@@ -76,7 +77,7 @@ class ListenerMoodState(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"mood state of {self.listener_id}"
+        return f"mood state of {self.listener.username}"
 
 
 class Feedback(models.TextChoices):
@@ -127,4 +128,47 @@ class Recommendation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.track} for {self.listener_id} ({self.target_label})"
+        return f"{self.track} for {self.listener.username} ({self.target_label})"
+
+
+class BeatRunOutcome(models.TextChoices):
+    RUNNING = "running", "running"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"
+    RETRYING = "retrying", "failed, retry queued"
+
+
+class BeatRun(models.Model):
+    """One run of a task that beat schedules (``CELERY_BEAT_SCHEDULE``), and how it ended.
+
+    Written by the Celery task signals (``recommender.receivers``), so a run is recorded
+    wherever the task runs: on a worker, or in-process without a broker. Only the latest
+    ``BEAT_RUNS_KEPT_PER_TASK`` runs of each task are kept. A run whose worker died stays
+    ``running``: nothing else ever finishes it, which is what the dashboard shows.
+    """
+
+    task_name = models.CharField(max_length=200)
+    task_id = models.CharField(max_length=64, help_text="Celery's id of the task run.")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=16, choices=BeatRunOutcome.choices, default=BeatRunOutcome.RUNNING
+    )
+    result = models.CharField(
+        max_length=200, blank=True, help_text="What the task returned (e.g. rows swept)."
+    )
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["task_name", "-started_at"], name="beat_run_task_time")]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} at {self.started_at:%Y-%m-%d %H:%M}: {self.outcome}"
+
+    @property
+    def seconds(self) -> float | None:
+        """How long the run took; None while it runs (or if its worker died)."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -17,6 +17,10 @@ Two policies, switchable with ``RECOMMENDATION_POLICY``:
     fade: every new answer first multiplies the listener's counts by a decay factor
     (``RECOMMENDATION_FEEDBACK_DECAY``), which keeps roughly the last ``1 / (1 − decay)``
     answers in play.
+
+Both take ``available``, the emotions that still have a track to recommend to this listener
+(``recommender.selectors.emotions_with_unserved_tracks``): neither ever moves to an emotion
+that would serve an empty page. With nothing available they return None.
 """
 
 from __future__ import annotations
@@ -35,13 +39,21 @@ def seed_rule_target(
     *,
     rejected: Collection[str],
     confirmed: str = "",
-) -> str:
+    available: Collection[str] | None = None,
+) -> str | None:
     """The confirmed emotion if it is still plausible, else the most likely one not rejected.
 
     When every emotion has been rejected the round starts over with the most likely one.
+    Only ``available`` emotions are considered (all when None); None when none is.
     """
-    ranked = sorted(probabilities, key=lambda label: (-probabilities[label], label))
-    if confirmed in probabilities and confirmed not in rejected:
+    ranked = [
+        label
+        for label in sorted(probabilities, key=lambda label: (-probabilities[label], label))
+        if available is None or label in available
+    ]
+    if not ranked:
+        return None
+    if confirmed in ranked and confirmed not in rejected:
         return confirmed
     for label in ranked:
         if label not in rejected:
@@ -55,8 +67,12 @@ def thompson_target(
     feedback: Mapping[str, Mapping[str, float]],
     prior_strength: float,
     rng: np.random.Generator,
-) -> str:
-    labels = sorted(probabilities)
+    available: Collection[str] | None = None,
+) -> str | None:
+    """One draw per ``available`` arm (all when None), the best wins; None when none is."""
+    labels = [label for label in sorted(probabilities) if available is None or label in available]
+    if not labels:
+        return None
     draws = []
     for label in labels:
         prior = float(probabilities[label])
@@ -65,6 +81,26 @@ def thompson_target(
         beta = 1.0 + prior_strength * (1.0 - prior) + counts.get("reject", 0)
         draws.append(rng.beta(alpha, beta))
     return labels[int(np.argmax(draws))]
+
+
+def fill_order(
+    probabilities: Mapping[str, float],
+    *,
+    target: str,
+    rejected: Collection[str],
+    available: Collection[str],
+) -> list[str]:
+    """The emotions that fill a page whose target ran short, in the order they are used.
+
+    The seed rule's own order: most likely first, emotions rejected since the last accept
+    after the others (as when the seed rule starts a round over), never the target and never
+    one with nothing left. The same order under both policies: a fill is about what is left,
+    not a new draw.
+    """
+    return sorted(
+        (label for label in probabilities if label != target and label in available),
+        key=lambda label: (label in rejected, -probabilities[label], label),
+    )
 
 
 def discounted_feedback(

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from emotion.ml import display_name
 from emotion.models import MoodModelVersion, TrackEmotion
 from emotion.selectors import training_runs_under_way, unfinished_analyses
 from listening.models import Play
-from recommender.models import Feedback, MoodBasis, MoodSnapshot, Recommendation
+from recommender.models import (
+    Feedback,
+    ListenerMoodState,
+    MoodBasis,
+    MoodSnapshot,
+    Recommendation,
+)
 from users.models import User
 
 
@@ -49,6 +57,59 @@ def latest_inferred_snapshot(*, listener: User) -> MoodSnapshot | None:
     return MoodSnapshot.objects.filter(listener=listener, basis=MoodBasis.INFERRED).first()
 
 
+def listener_mood_state(*, listener: User) -> ListenerMoodState | None:
+    return ListenerMoodState.objects.filter(listener=listener).first()
+
+
+def declared_mood_status(
+    *,
+    state: ListenerMoodState | None,
+    snapshot: MoodSnapshot | None,
+    version: MoodModelVersion | None,
+) -> dict | None:
+    """Whether the mood the listener declared is their current mood, and if not, why not.
+
+    None when they declared nothing. Plays take precedence: a declared mood is the mood only
+    while no play in the mood window can be used (README, "Listener mood and
+    recommendations"). ``used`` is true only when ``snapshot`` is that declared mood.
+    """
+    if state is None or not state.declared_label:
+        return None
+    label = state.declared_label
+    window = settings.MOOD_WINDOW_DAYS
+    used = snapshot is not None and snapshot.basis == MoodBasis.DECLARED and snapshot.label == label
+    if used:
+        reason = (
+            f"no play of the past {window} days can be used to infer your mood, so the mood you "
+            "declared is your mood"
+        )
+    elif version is None:
+        reason = (
+            "no mood model is active yet; the declared mood is stored and is your mood once one "
+            f"is, while no play of the past {window} days can be used"
+        )
+    elif label not in version.labels:
+        reason = (
+            f"the active mood model does not know {label!r}; declare one of "
+            f"{', '.join(version.labels)}"
+        )
+    elif snapshot is not None and snapshot.basis == MoodBasis.INFERRED:
+        reason = (
+            f"your plays of the past {window} days take precedence over a declared mood; it is "
+            "your mood whenever they say nothing"
+        )
+    else:
+        reason = "declared after this mood was inferred; it counts from the next mood refresh"
+    names = version.display_names if version is not None else {}
+    return {
+        "label": label,
+        "display_name": display_name(label, overrides=names),
+        "declared_at": state.declared_at.isoformat() if state.declared_at else None,
+        "used": used,
+        "reason": reason,
+    }
+
+
 def snapshot_history(*, listener: User) -> QuerySet[MoodSnapshot]:
     return MoodSnapshot.objects.filter(listener=listener).select_related("model_version")
 
@@ -70,20 +131,18 @@ class Candidate:
     probability: float
 
 
-def recommendation_candidates(
+def unserved_track_tags(
     *,
     listener: User,
     version: MoodModelVersion,
-    label: str,
     played_since: dt.datetime,
     exclude_artists: Sequence[str] = (),
-    limit: int,
-) -> list[Candidate]:
-    """Tracks tagged ``label`` by ``version``, most confident first, that may be recommended.
+) -> QuerySet[TrackEmotion]:
+    """The tags of ``version`` on tracks that may still be recommended to the listener.
 
-    Excluded: any release of a song already recommended to (or rejected by) the listener, and
-    any release of a song they played since ``played_since``. Releases of one song share a
-    song key; only the most confident release of each key is kept.
+    Excluded: any release of a song already recommended to (or rejected by) the listener, any
+    release of a song they played since ``played_since``, and the ``exclude_artists``
+    (case-insensitive). Releases of one song share a song key.
     """
     # Correlated EXISTS lets PostgreSQL walk the (version, label, confidence) index and stop at
     # the LIMIT; NOT IN over the same subqueries joined the whole catalogue first (74 ms vs
@@ -95,7 +154,7 @@ def recommendation_candidates(
         listener=listener, played_at__gte=played_since, track__song_key=OuterRef("track__song_key")
     )
     rows = (
-        TrackEmotion.objects.filter(model_version=version, label=label)
+        TrackEmotion.objects.filter(model_version=version)
         .exclude(Exists(already_recommended))
         .exclude(Exists(recently_played))
     )
@@ -104,6 +163,65 @@ def recommendation_candidates(
         for artist in exclude_artists:
             artist_filter |= Q(track__artist__iexact=artist)
         rows = rows.exclude(artist_filter)
+    return rows
+
+
+def emotions_with_unserved_tracks(
+    *,
+    listener: User,
+    version: MoodModelVersion,
+    played_since: dt.datetime,
+    exclude_artists: Sequence[str] = (),
+) -> set[str]:
+    """The emotions of ``version`` that still have a track to recommend to the listener.
+
+    One query: an EXISTS per emotion, each of which stops at the first track it finds on the
+    (version, label, confidence) index, so its cost does not grow with the catalogue while
+    tracks are left.
+    """
+    unserved = unserved_track_tags(
+        listener=listener,
+        version=version,
+        played_since=played_since,
+        exclude_artists=exclude_artists,
+    )
+    # Labels are free text; positional aliases keep them out of SQL identifiers.
+    aliases = {f"emotion_{index}": label for index, label in enumerate(version.labels)}
+    if not aliases:
+        return set()
+    row = (
+        MoodModelVersion.objects.filter(pk=version.pk)
+        .values(**{alias: Exists(unserved.filter(label=label)) for alias, label in aliases.items()})
+        .first()
+    )
+    if row is None:
+        return set()
+    return {label for alias, label in aliases.items() if row[alias]}
+
+
+def recommendation_candidates(
+    *,
+    listener: User,
+    version: MoodModelVersion,
+    label: str,
+    played_since: dt.datetime,
+    exclude_artists: Sequence[str] = (),
+    exclude_song_keys: Collection[str] = (),
+    limit: int,
+) -> list[Candidate]:
+    """Tracks tagged ``label`` by ``version``, most confident first, that may be recommended
+    (``unserved_track_tags``), leaving out ``exclude_song_keys`` (already on the page).
+
+    Only the most confident release of each song key is kept.
+    """
+    rows = unserved_track_tags(
+        listener=listener,
+        version=version,
+        played_since=played_since,
+        exclude_artists=exclude_artists,
+    ).filter(label=label)
+    if exclude_song_keys:
+        rows = rows.exclude(track__song_key__in=list(exclude_song_keys))
     # Over-fetch: song-key duplicates collapse below and the ranking re-orders by more than
     # probability.
     rows = rows.order_by("-confidence", "track_id").values_list(

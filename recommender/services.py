@@ -6,8 +6,9 @@ import datetime as dt
 import logging
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from django.conf import settings
@@ -31,13 +32,17 @@ from recommender.models import (
 from recommender.policies import (
     SEED_RULE,
     discounted_feedback,
+    fill_order,
     seed_rule_target,
     thompson_target,
 )
-from recommender.ranking import rank_candidates
+from recommender.ranking import RankedTrack, rank_candidates
 from recommender.selectors import (
+    declared_mood_status,
+    emotions_with_unserved_tracks,
     latest_inferred_snapshot,
     latest_snapshot,
+    listener_mood_state,
     listeners_active_since,
     no_active_model_explanation,
     recommendation_candidates,
@@ -164,7 +169,7 @@ def cold_start_snapshot(
     ``last_known``, their last inferred mood; otherwise an even spread over the emotions, so
     recommendations sample every emotion until feedback or plays say more.
     """
-    state = ListenerMoodState.objects.filter(listener=listener).first()
+    state = listener_mood_state(listener=listener)
     labels = list(version.labels)
     common = {"listener": listener, "created_at": now, "model_version": version, "skipped": skipped}
     if state and state.declared_label and state.declared_label in labels:
@@ -275,8 +280,21 @@ def _window_key(listener_id: int) -> str:
     return f"mood-refreshed-in-window:{listener_id}"
 
 
-def declare_mood(*, listener: User, label: str) -> ListenerMoodState:
-    """Record the mood a listener states; it is their mood whenever their plays say nothing."""
+@dataclass(frozen=True)
+class MoodDeclaration:
+    state: ListenerMoodState
+    # The listener's mood right after the declaration; None while no model is active.
+    snapshot: MoodSnapshot | None
+    # ``declared_mood_status``: whether the declared mood is now their mood, and why not.
+    status: dict
+
+
+def declare_mood(*, listener: User, label: str) -> MoodDeclaration:
+    """Record the mood a listener states, and re-infer their mood at once.
+
+    It is their mood whenever their plays say nothing (their plays take precedence); the
+    outcome says which applies, so a declaration is never silently without effect.
+    """
     version = active_model_version()
     if version is not None and label not in version.labels:
         raise ValueError(f"unknown emotion {label!r}; choose one of {version.labels}")
@@ -284,7 +302,10 @@ def declare_mood(*, listener: User, label: str) -> ListenerMoodState:
     state.declared_label = label
     state.declared_at = timezone.now()
     state.save(update_fields=["declared_label", "declared_at", "updated_at"])
-    return state
+    # The mood changes now for a listener without usable plays, not at the next refresh.
+    snapshot = refresh_listener_mood(listener=listener)
+    status = declared_mood_status(state=state, snapshot=snapshot, version=version)
+    return MoodDeclaration(state=state, snapshot=snapshot, status=status)
 
 
 def _start_new_round_if_mood_changed(snapshot: MoodSnapshot) -> None:
@@ -316,6 +337,9 @@ class RecommendationPage:
     # None when the listener chose the emotion (their mood is not the reason then).
     target_emotion: dict
     recommendations: list[Recommendation]
+    # Set whenever the page is shorter than asked: {code, message, suggestions}, saying why
+    # and what the listener can do (``_short_page_notice``). None for a full page.
+    notice: dict | None = None
 
 
 def recommend_tracks(
@@ -328,8 +352,12 @@ def recommend_tracks(
 ) -> RecommendationPage:
     """Serve up to ``limit`` tracks of the target emotion and record them as recommended.
 
-    The target is ``emotion`` when given, else the policy's choice from the listener's mood.
-    Every served track is stored, which is what keeps it from ever being served again.
+    The target is ``emotion`` when given, else the policy's choice from the listener's mood
+    among the emotions that still have a track for them. When the policy's target has fewer
+    tracks left than ``limit``, the page is filled from the next emotions of ``fill_order``
+    (each such item's explanation says so); an emotion the listener asked for is not filled.
+    A page shorter than ``limit`` carries a notice saying why and what to do. Every served
+    track is stored, which is what keeps it from ever being served again.
     """
     version = active_model_or_explain()
     if emotion is not None and emotion not in version.labels:
@@ -337,39 +365,75 @@ def recommend_tracks(
     snapshot = current_mood(listener=listener)
     state, _ = ListenerMoodState.objects.get_or_create(listener=listener)
     policy = settings.RECOMMENDATION_POLICY
-    target = emotion or choose_target_emotion(
-        snapshot=snapshot, state=state, version=version, policy=policy, rng=rng
-    )
-
     now = timezone.now()
-    candidates = recommendation_candidates(
+    played_since = now - dt.timedelta(days=settings.RECOMMENDATION_RECENT_PLAY_DAYS)
+    available = emotions_with_unserved_tracks(
         listener=listener,
         version=version,
-        label=target,
-        played_since=now - dt.timedelta(days=settings.RECOMMENDATION_RECENT_PLAY_DAYS),
+        played_since=played_since,
         exclude_artists=exclude_artists,
-        limit=limit,
     )
-    popularity = track_play_counts(
-        track_ids=[c.track_id for c in candidates],
-        since=now - dt.timedelta(days=settings.RECOMMENDATION_POPULARITY_DAYS),
-    )
-    ranked = rank_candidates(
-        candidates,
-        popularity=popularity,
-        limit=limit,
-        popularity_weight=settings.RECOMMENDATION_POPULARITY_WEIGHT,
-        artist_repeat_penalty=settings.RECOMMENDATION_ARTIST_REPEAT_PENALTY,
-    )
-    explanation = _explanation(
+    probabilities = _mood_probabilities(snapshot, version)
+    if emotion:
+        target = emotion
+        labels_to_serve = [emotion]
+    else:
+        choose = partial(
+            choose_target_emotion, snapshot=snapshot, state=state, version=version, policy=policy
+        )
+        # With nothing left anywhere the page is empty whatever the target; it still names
+        # the emotion the loop aims at.
+        target = choose(rng=rng, available=available) or choose(rng=rng)
+        labels_to_serve = [
+            target,
+            *fill_order(
+                probabilities, target=target, rejected=state.rejected_labels, available=available
+            ),
+        ]
+
+    placed: list[tuple[str, RankedTrack]] = []
+    for label in labels_to_serve:
+        room = limit - len(placed)
+        if room <= 0:
+            break
+        if label not in available:
+            continue
+        candidates = recommendation_candidates(
+            listener=listener,
+            version=version,
+            label=label,
+            played_since=played_since,
+            exclude_artists=exclude_artists,
+            exclude_song_keys={item.candidate.song_key for _, item in placed},
+            limit=room,
+        )
+        popularity = track_play_counts(
+            track_ids=[c.track_id for c in candidates],
+            since=now - dt.timedelta(days=settings.RECOMMENDATION_POPULARITY_DAYS),
+        )
+        ranked = rank_candidates(
+            candidates,
+            popularity=popularity,
+            limit=room,
+            popularity_weight=settings.RECOMMENDATION_POPULARITY_WEIGHT,
+            artist_repeat_penalty=settings.RECOMMENDATION_ARTIST_REPEAT_PENALTY,
+        )
+        placed += [(label, item) for item in ranked]
+
+    explain = partial(
+        _explanation,
         snapshot=snapshot,
         version=version,
         policy=policy,
         target=target,
         chosen=emotion,
-        rejected=state.rejected_labels,
+        state=state,
+        probabilities=probabilities,
+        available=available,
+        declared=declared_mood_status(state=state, snapshot=snapshot, version=version),
+        target_served=sum(label == target for label, _ in placed),
     )
-    target_confidence = explanation["target_emotion"]["confidence"]
+    explanations = {label: explain(label=label) for label in {target, *(lb for lb, _ in placed)}}
     batch = uuid.uuid4()
     Recommendation.objects.bulk_create(
         [
@@ -380,16 +444,16 @@ def recommend_tracks(
                 batch=batch,
                 rank=rank,
                 policy="explicit" if emotion else policy,
-                target_label=target,
-                target_confidence=target_confidence,
+                target_label=label,
+                target_confidence=explanations[label]["target_emotion"]["confidence"],
                 track_probability=item.candidate.probability,
                 score=item.score,
                 snapshot=snapshot,
                 model_version=version,
-                explanation={**explanation, "ranking": item.reasons},
+                explanation={**explanations[label], "ranking": item.reasons},
                 created_at=now,
             )
-            for rank, item in enumerate(ranked, start=1)
+            for rank, (label, item) in enumerate(placed, start=1)
         ],
         # A concurrent request may have served the same song a moment ago; it keeps it.
         ignore_conflicts=True,
@@ -399,13 +463,27 @@ def recommend_tracks(
         .select_related("track")
         .order_by("rank")
     )
+    notice = None
+    if len(served) < limit:
+        notice = _short_page_notice(
+            listener=listener,
+            version=version,
+            served=len(served),
+            limit=limit,
+            chosen=emotion,
+            available=available,
+            probabilities=probabilities,
+            played_since=played_since,
+            exclude_artists=exclude_artists,
+        )
     return RecommendationPage(
         snapshot=snapshot,
         version=version,
         policy="explicit" if emotion else policy,
         target_label=target,
-        target_emotion=explanation["target_emotion"],
+        target_emotion=explanations[target]["target_emotion"],
         recommendations=served,
+        notice=notice,
     )
 
 
@@ -416,18 +494,28 @@ def choose_target_emotion(
     version: MoodModelVersion,
     policy: str,
     rng: np.random.Generator | None = None,
-) -> str:
-    probabilities = {label: snapshot.probabilities.get(label, 0.0) for label in version.labels}
+    available: Collection[str] | None = None,
+) -> str | None:
+    """The policy's emotion among ``available`` (all when None); None when none is."""
+    probabilities = _mood_probabilities(snapshot, version)
     if policy == SEED_RULE:
         return seed_rule_target(
-            probabilities, rejected=state.rejected_labels, confirmed=state.confirmed_label
+            probabilities,
+            rejected=state.rejected_labels,
+            confirmed=state.confirmed_label,
+            available=available,
         )
     return thompson_target(
         probabilities,
         feedback=state.label_feedback,
         prior_strength=settings.RECOMMENDATION_PRIOR_STRENGTH,
         rng=rng or np.random.default_rng(),
+        available=available,
     )
+
+
+def _mood_probabilities(snapshot: MoodSnapshot, version: MoodModelVersion) -> dict[str, float]:
+    return {label: snapshot.probabilities.get(label, 0.0) for label in version.labels}
 
 
 def _explanation(
@@ -436,30 +524,97 @@ def _explanation(
     version: MoodModelVersion,
     policy: str,
     target: str,
+    label: str,
     chosen: str | None,
-    rejected: Sequence[str],
+    state: ListenerMoodState,
+    probabilities: dict[str, float],
+    available: Collection[str],
+    declared: dict | None,
+    target_served: int,
 ) -> dict:
-    name = version.display_names.get(target) or display_name(target)
+    """Why an item of emotion ``label`` is on a page whose target is ``target``.
+
+    Names what moved the loop (the emotions turned down since the last accept, an accepted
+    emotion kept, emotions with nothing left), the probability of the item's own emotion, a
+    declared mood that was not used and why, and, for an item filling a page whose target
+    ran short, that it does.
+    """
+
+    def name(of: str) -> str:
+        return version.display_names.get(of) or display_name(of)
+
+    def names(labels: Sequence[str]) -> str:
+        named = [name(of) for of in labels]
+        return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+
     # An emotion the listener asked for is not a guess about their mood: no confidence.
-    confidence = None if chosen else snapshot.probabilities.get(target)
+    confidence = None if chosen else probabilities.get(label)
+    by_likelihood = sorted(probabilities, key=lambda of: (-probabilities[of], of))
+    # Under the seed rule a rejected target means the round started over (said below); the
+    # bandit may draw a rejected emotion, and the reason then says it was turned down.
+    turned_down = [
+        of
+        for of in by_likelihood
+        if of in state.rejected_labels and (of != target or policy != SEED_RULE)
+    ]
+    nothing_left = [
+        of
+        for of in by_likelihood
+        if of not in available
+        and of not in turned_down
+        and probabilities[of] > probabilities.get(target, 0.0)
+    ]
+    fills_in_for = None
     if chosen:
-        reason = f"you asked for {name} tracks"
-    elif snapshot.basis == MoodBasis.INFERRED:
-        mood_name = version.display_names.get(snapshot.label) or display_name(snapshot.label)
-        turned_down = (
-            f", but you turned down {mood_name} tracks"
-            if snapshot.label != target and snapshot.label in rejected
-            else ""
-        )
-        reason = (
-            f"your most played tracks of the past {settings.MOOD_WINDOW_DAYS} days sound "
-            f"{mood_name}{turned_down}; recommending {name} ({_percent(confidence)} likely)"
-        )
+        reason = f"you asked for {name(target)} tracks"
     else:
-        reason = f"{snapshot.get_basis_display()}; recommending {name}"
+        reason = _mood_sentence(snapshot, name=name, declared=declared)
+        # What moved the loop away from the mood (or kept it): answers, then exhaustion.
+        moved = []
+        if turned_down:
+            moved.append(f"you turned down {names(turned_down)} tracks")
+        if nothing_left:
+            moved.append(f"no {names(nothing_left)} tracks are left for you")
+        if policy == SEED_RULE and target in state.rejected_labels:
+            moved.append("you turned down every emotion left, so the round starts over")
+        if moved:
+            reason += ", but " + " and ".join(moved)
+        elif state.confirmed_label == target:
+            reason += f", and you accepted {name(target)} tracks"
+        likely = f"({_percent(probabilities.get(target))} likely)"
+        if policy == SEED_RULE:
+            step = "trying" if turned_down or nothing_left else "recommending"
+            reason += f"; {step} {name(target)}{' next' if step == 'trying' else ''} {likely}"
+        else:
+            reason += (
+                f"; recommending {name(target)} {likely}, drawn by Thompson sampling from your "
+                "mood and your answers"
+            )
+        if label != target:
+            fills_in_for = {
+                "label": target,
+                "display_name": name(target),
+                "served": target_served,
+            }
+            left = (
+                f"only {target_served} {name(target)} track"
+                f"{' was' if target_served == 1 else 's were'} left"
+                if target_served
+                else f"no {name(target)} tracks were left"
+            )
+            reason += (
+                f"; {left}, so this one is {name(label)}, the next most likely emotion "
+                f"({_percent(confidence)} likely)"
+            )
+            if label in state.rejected_labels:
+                reason += ": you turned it down, but nothing else is left"
     return {
         "reason": reason,
-        "target_emotion": {"label": target, "display_name": name, "confidence": confidence},
+        "target_emotion": {"label": label, "display_name": name(label), "confidence": confidence},
+        "fills_in_for": fills_in_for,
+        "turned_down": [] if chosen else turned_down,
+        "nothing_left": [] if chosen else nothing_left,
+        "declared_mood": declared,
         "mood_basis": snapshot.basis,
         "mood_snapshot": snapshot.pk,
         "top_tracks": snapshot.tracks,
@@ -468,8 +623,118 @@ def _explanation(
     }
 
 
+def _mood_sentence(snapshot: MoodSnapshot, *, name, declared: dict | None) -> str:
+    window = settings.MOOD_WINDOW_DAYS
+    if snapshot.basis == MoodBasis.INFERRED:
+        sentence = f"your most played tracks of the past {window} days sound {name(snapshot.label)}"
+        if declared and not declared["used"]:
+            sentence += (
+                f" (they take precedence over the mood you declared, {declared['display_name']})"
+            )
+        return sentence
+    if snapshot.basis == MoodBasis.DECLARED:
+        return f"you said you feel {name(snapshot.label)}"
+    if snapshot.basis == MoodBasis.LAST_KNOWN:
+        return (
+            f"no plays in the past {window} days; your last known mood was {name(snapshot.label)}"
+        )
+    return f"no plays in the past {window} days and no known mood, so every emotion is as likely"
+
+
+def _short_page_notice(
+    *,
+    listener: User,
+    version: MoodModelVersion,
+    served: int,
+    limit: int,
+    chosen: str | None,
+    available: set[str],
+    probabilities: dict[str, float],
+    played_since: dt.datetime,
+    exclude_artists: Sequence[str],
+) -> dict:
+    """Why a page holds fewer than ``limit`` tracks, and what the listener can do.
+
+    ``available`` are the emotions that had tracks left before the page was served (without
+    ``chosen``, the page went through all of them). Codes:
+    ``emotion_exhausted`` (the emotion asked for ran out; others have tracks),
+    ``last_tracks`` (a short page: nothing more is left) and ``nothing_left`` (an empty one).
+    """
+
+    def name(of: str) -> str:
+        return version.display_names.get(of) or display_name(of)
+
+    days = settings.RECOMMENDATION_RECENT_PLAY_DAYS
+    suggestions = []
+    others = sorted(
+        (of for of in available if of != chosen), key=lambda of: (-probabilities[of], of)
+    )
+    if chosen and others:
+        code = "emotion_exhausted"
+        message = (
+            f"{'Only ' + str(served) if served else 'No'} {name(chosen)} "
+            f"track{'' if served == 1 else 's'} {'was' if served == 1 else 'were'} left to "
+            f"recommend to you; other emotions still have tracks."
+        )
+        suggestions += [
+            {
+                "code": "choose_emotion",
+                "message": f"ask for {name(of)} tracks (emotion={of})",
+                "query": {"emotion": of},
+            }
+            for of in others
+        ]
+        suggestions.append(
+            {
+                "code": "follow_mood",
+                "message": "leave out emotion= to follow your mood; the page is then filled "
+                "from the next most likely emotions",
+                "query": None,
+            }
+        )
+    else:
+        code = "last_tracks" if served else "nothing_left"
+        scope = f"{name(chosen)} track" if chosen else "track"
+        message = (
+            f"{'These are the last' if served else 'Nothing is left'} to recommend to you: "
+            f"every {scope} tagged by the mood model has been recommended to you, or you played "
+            f"it in the past {days} days"
+            + (", or it is by an artist you excluded" if exclude_artists else "")
+            + "."
+        )
+        if exclude_artists and emotions_with_unserved_tracks(
+            listener=listener, version=version, played_since=played_since
+        ):
+            suggestions.append(
+                {
+                    "code": "include_artists",
+                    "message": "the artists you excluded still have tracks for you; leave out "
+                    "exclude_artist= to get them",
+                    "query": {"exclude_artist": []},
+                }
+            )
+        suggestions += [
+            {
+                "code": "wait_for_new_tracks",
+                "message": "new tracks are recommended as soon as they are analysed and "
+                "tagged; ask again later",
+                "query": None,
+            },
+            {
+                "code": "wait_for_played_songs",
+                "message": f"a song you played is recommended again {days} days after you "
+                "last played it",
+                "query": None,
+            },
+        ]
+    return {"code": code, "message": message, "suggestions": suggestions}
+
+
 def _percent(value: float | None) -> str:
-    return "?" if value is None or math.isnan(value) else f"{100 * value:.0f} %"
+    if value is None or math.isnan(value):
+        return "?"
+    # A probability the model gives almost nothing is not 0 %: it was still a candidate.
+    return "under 1 %" if 0 < value < 0.005 else f"{100 * value:.0f} %"
 
 
 # --- Feedback --------------------------------------------------------------------------------
@@ -530,9 +795,20 @@ def record_feedback(*, recommendation: Recommendation, action: str) -> FeedbackO
     )
     if snapshot is not None:
         state.refresh_from_db()
-        # Under the bandit this is one draw; the next request draws again.
+        available = emotions_with_unserved_tracks(
+            listener=locked.listener,
+            version=version,
+            played_since=timezone.now()
+            - dt.timedelta(days=settings.RECOMMENDATION_RECENT_PLAY_DAYS),
+        )
+        # Under the bandit this is one draw; the next request draws again. None: nothing is
+        # left to recommend.
         next_target = choose_target_emotion(
-            snapshot=snapshot, state=state, version=version, policy=settings.RECOMMENDATION_POLICY
+            snapshot=snapshot,
+            state=state,
+            version=version,
+            policy=settings.RECOMMENDATION_POLICY,
+            available=available,
         )
     return FeedbackOutcome(recommendation=locked, changed=True, next_target=next_target)
 

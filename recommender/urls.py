@@ -4,6 +4,7 @@ from django.urls import include, path, re_path, reverse_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.views import bad_request, endpoint_not_found, server_error
+from recommender.dashboard.views import dashboard
 from recommender.health import healthz
 
 api_v1 = [
@@ -15,6 +16,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # Before the admin's own routes, whose last one catches every other path under admin/.
+    # Wrapped like every admin page: staff only, others are sent to the admin's login.
+    path("admin/dashboard/", admin.site.admin_view(dashboard), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
@@ -33,6 +37,8 @@ handler500 = server_error
 
 # The service has no web pages of its own; the admin's "View site" opens the API docs.
 admin.site.site_url = reverse_lazy("swagger-ui")
+# The admin's index with a link to the dashboard (recommender/templates/admin/site_index.html).
+admin.site.index_template = "admin/site_index.html"
 
 if settings.DEBUG:
     from django.conf.urls.static import static

@@ -18,6 +18,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from emotion.features.feature_sets import FEATURE_SETS
 from emotion.ml.baselines import fit_lda, fit_logistic_regression, fit_majority, fit_svm
 from emotion.ml.ensemble import EnsembleMoodModel
+from emotion.ml.labels import display_name
 from emotion.ml.metrics import classification_metrics, confusion_matrix, metrics_from_confusion
 from emotion.ml.presets import EMBEDDING_BLOCKS, PRESETS, resolve_config
 from emotion.ml.training import AnyTrainingConfig, TrainedMoodModel, train_mood_model
@@ -30,6 +31,8 @@ __all__ = [
     "cross_validate",
     "artist_grouped_folds",
     "stable_artist_holdout",
+    "require_every_emotion_on_both_sides",
+    "HeldOutSplitError",
     "evaluate_model",
     "model_candidate",
     "standard_candidates",
@@ -205,6 +208,18 @@ def artist_grouped_folds(
         return list(splitter.split(np.zeros(len(labels)), np.asarray(labels), np.asarray(groups)))
 
 
+class HeldOutSplitError(ValueError):
+    """A held-out split lacks an emotion on one side, so its metrics would not measure every
+    emotion (an emotion with no held-out tracks reads support 0, and accuracy can be perfect
+    while macro-F1 is not); the message names what is missing."""
+
+
+def _artist_bucket(group: str) -> int:
+    """A stable number in [0, 10 000) from an artist's name (case and outer spaces ignored)."""
+    digest = hashlib.sha256(group.casefold().strip().encode()).digest()
+    return int.from_bytes(digest[:4]) % 10_000
+
+
 def stable_artist_holdout(
     groups: Sequence[str], *, fraction: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -212,20 +227,38 @@ def stable_artist_holdout(
 
     Unlike a seeded shuffle, an artist's side never changes as the data grows, so a model
     trained on one run's training side has never seen the artists any later run holds out:
-    successive models can be compared on the same held-out artists without leakage.
+    successive models can be compared on the same held-out artists without leakage. It does
+    not look at labels: callers check the result with ``require_every_emotion_on_both_sides``.
     """
     if not 0 < fraction < 1:
         raise ValueError("the held-out fraction must be between 0 and 1")
     threshold = round(fraction * 10_000)
-    held_out = np.array(
-        [
-            int.from_bytes(hashlib.sha256(group.casefold().strip().encode()).digest()[:4]) % 10_000
-            < threshold
-            for group in groups
-        ],
-        dtype=bool,
-    )
+    held_out = np.array([_artist_bucket(group) < threshold for group in groups], dtype=bool)
     return np.flatnonzero(~held_out), np.flatnonzero(held_out)
+
+
+def require_every_emotion_on_both_sides(
+    labels: Sequence[str], train: Sequence[int], held_out: Sequence[int]
+) -> None:
+    """Raise ``HeldOutSplitError`` unless the training and the held-out side each hold every
+    emotion of ``labels``. Every held-out split is checked with it before anything trains."""
+    emotions = sorted(set(labels))
+    sides = {"training": train, "held-out": held_out}
+    problems = []
+    for side, indices in sides.items():
+        present = {labels[i] for i in indices}
+        missing = [label for label in emotions if label not in present]
+        if missing:
+            problems.append(
+                f"the {side} side ({len(indices)} tracks) has no tracks of "
+                + ", ".join(f"{label} ({display_name(label)})" for label in missing)
+            )
+    if problems:
+        raise HeldOutSplitError(
+            "; ".join(problems)
+            + f": held-out metrics must cover every emotion ({', '.join(emotions)}), so "
+            "nothing is trained on this split"
+        )
 
 
 @dataclass

@@ -67,3 +67,45 @@ def average_sequences(
     # Steps only zero-weight tracks reach are dropped rather than divided by zero.
     keep = weight_per_step[:, 0] > 0
     return (total[keep] / weight_per_step[keep]).astype(np.float32)
+
+
+ATTENTION = "attention"
+SEGMENT_PROBABILITY = "segment_probability"
+
+
+@dataclass(frozen=True)
+class SegmentExplanation:
+    """Where in a track a model found its emotion, one number per segment.
+
+    ``kind`` says what the numbers are: ``attention`` (the weights an attentive model put on
+    each segment; they sum to 1) or ``segment_probability`` (for a model without attention,
+    which pools segments evenly: the probability of ``label`` when the model reads that
+    segment alone).
+    """
+
+    kind: str
+    label: str
+    values: np.ndarray
+
+
+def explain_segments(model: MoodModel, sequence: np.ndarray, *, label: str) -> SegmentExplanation:
+    """Per-segment evidence for ``label`` in one raw feature sequence (n_segments × dims)."""
+    if label not in model.labels:
+        raise ValueError(f"{label!r} is not one of the model's labels {model.labels}")
+    sequence = np.asarray(sequence, dtype=np.float32)
+    if sequence.ndim != 2 or sequence.shape[0] < 1:
+        raise ValueError("need a (n_segments >= 1, n_features) sequence")
+    weights = model.attention_weights(sequence)
+    if weights is not None:
+        return SegmentExplanation(
+            kind=ATTENTION, label=label, values=np.asarray(weights, dtype=np.float32)
+        )
+    # Pooling weighs every segment alike, so the model's reading of each segment on its own is
+    # what tells a curator which parts of the track carry the emotion.
+    segments = [sequence[index : index + 1] for index in range(sequence.shape[0])]
+    probabilities = model.predict_proba(segments)
+    return SegmentExplanation(
+        kind=SEGMENT_PROBABILITY,
+        label=label,
+        values=probabilities[:, model.labels.index(label)].astype(np.float32),
+    )

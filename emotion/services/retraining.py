@@ -1,9 +1,10 @@
 """Training runs: train on the current labelled data and promote only a better model.
 
 Every run trains a candidate on the training side of a stable artist split
-(:func:`emotion.ml.evaluation.stable_artist_holdout`), scores the candidate and the active
-model on the held-out side, and activates the candidate only when its macro-F1 beats the
-active model's by more than ``MOOD_MODEL_MIN_IMPROVEMENT``. Because an artist's side never
+(:func:`emotion.ml.evaluation.stable_artist_holdout`; a split that leaves an emotion off
+either side fails the run with the reason before anything trains), scores the candidate and
+the active model on the held-out side, and activates the candidate only when its macro-F1
+beats the active model's by more than ``MOOD_MODEL_MIN_IMPROVEMENT``. Because an artist's side never
 changes, a model promoted by an earlier run has never seen the artists held out now.
 """
 
@@ -21,7 +22,12 @@ from django.utils import timezone
 from common.tasks import fail_abandoned_rows
 from emotion.ml import ArtifactError, train_on_dataset
 from emotion.ml.datasets import LabelledDataset, load_labelled_dataset
-from emotion.ml.evaluation import evaluate_model, stable_artist_holdout
+from emotion.ml.evaluation import (
+    HeldOutSplitError,
+    evaluate_model,
+    require_every_emotion_on_both_sides,
+    stable_artist_holdout,
+)
 from emotion.ml.presets import resolve_config, total_max_epochs
 from emotion.models import MoodModelVersion, TrainingRun, TrainingRunStatus, TrainingSource
 from emotion.selectors import (
@@ -54,8 +60,13 @@ def start_training_run(
     preset: str = "default",
     seed: int = 0,
     trigger: str,
+    queue: bool = True,
 ) -> TrainingRun:
-    """Record a run and queue it on the training queue once the caller commits."""
+    """Record a run and queue it on the training queue once the caller commits.
+
+    ``queue=False`` only records it: the caller runs it some other way (the admin, without a
+    broker, trains in a background thread rather than inside the request).
+    """
     from emotion.tasks import train_mood_model_run
 
     resolve_config(preset)  # an unknown name fails here, naming the choices
@@ -69,8 +80,9 @@ def start_training_run(
         seed=seed,
         trigger=trigger,
     )
-    run_id = run.pk
-    transaction.on_commit(lambda: train_mood_model_run.delay(run_id))
+    if queue:
+        run_id = run.pk
+        transaction.on_commit(lambda: train_mood_model_run.delay(run_id))
     return run
 
 
@@ -179,14 +191,16 @@ def _split(data: LabelledDataset) -> tuple[list[int], list[int]]:
     train, held_out = stable_artist_holdout(
         data.artists, fraction=settings.MOOD_MODEL_HOLDOUT_FRACTION
     )
-    train_labels = {data.labels[i] for i in train}
-    held_out_labels = {data.labels[i] for i in held_out}
-    if len(train_labels) < 2 or not held_out_labels or not held_out_labels <= train_labels:
+    try:
+        require_every_emotion_on_both_sides(data.labels, train, held_out)
+    except HeldOutSplitError as error:
+        # The split is by a stable hash of the artist's name (never re-drawn, see the module
+        # docstring), so only more labelled artists can fix it.
         raise TrainingDataError(
-            f"the artist split left {len(train)} training and {len(held_out)} held-out tracks, "
-            f"with emotions {sorted(train_labels)} and {sorted(held_out_labels)}; label tracks "
-            f"of more artists so both sides cover the emotions"
-        )
+            f"the artist split ({settings.MOOD_MODEL_HOLDOUT_FRACTION:.0%} of artists held out "
+            f"by a stable hash of their name) cannot measure the model: {error}. Label tracks "
+            "of more artists for the missing emotions"
+        ) from error
     return [int(i) for i in train], [int(i) for i in held_out]
 
 

@@ -5,6 +5,7 @@ few seconds."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import timedelta
 
 import numpy as np
@@ -15,7 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalogue.models import Track
-from emotion.ml.evaluation import stable_artist_holdout
+from emotion.admin import training_thread_name
+from emotion.ml.evaluation import (
+    HeldOutSplitError,
+    require_every_emotion_on_both_sides,
+    stable_artist_holdout,
+)
 from emotion.models import (
     CuratorLabel,
     MoodModelVersion,
@@ -180,6 +186,50 @@ def test_a_run_without_enough_labelled_tracks_fails_with_a_reason(
     assert active_model_version() is None
 
 
+def test_a_run_whose_held_out_artists_lack_an_emotion_fails_before_training(
+    django_capture_on_commit_callbacks,
+):
+    """The issue's run: held-out clips with no relaxed one would read accuracy 1.000 next to
+    macro-F1 0.750 and a relaxed row of support 0. It must fail, saying so, and train
+    nothing."""
+    artists = [f"Split artist {i}" for i in range(40)]
+    train, held_out = stable_artist_holdout(artists, fraction=0.25)
+    assert len(held_out) >= 3
+    labels = {int(index): LABELS[position % 4] for position, index in enumerate(train)}
+    labels |= {int(index): LABELS[position % 3] for position, index in enumerate(held_out)}
+    rng = np.random.default_rng(5)
+    for index, artist in enumerate(artists):
+        features = rng.normal(0.0, 1.0, size=(5, 50))
+        track = analysed_track(features, artist=artist, title=f"Split song {index}")
+        CuratorLabel.objects.create(track=track, label=labels[index])
+
+    run = run_now(django_capture_on_commit_callbacks)
+
+    assert run.status == TrainingRunStatus.FAILED
+    assert f"the held-out side ({len(held_out)} tracks) has no tracks of Q4 (relaxed)" in (
+        run.outcome
+    )
+    assert "held-out metrics must cover every emotion (Q1, Q2, Q3, Q4)" in run.outcome
+    assert "Label tracks of more artists for the missing emotions" in run.outcome
+    assert run.epochs_done == 0 and run.max_epochs is None
+    assert run.candidate_version is None
+    assert not MoodModelVersion.objects.exists()
+
+
+def test_a_split_is_refused_unless_both_sides_hold_every_emotion():
+    labels = ["Q1", "Q1", "Q2", "Q2", "Q3"]
+    require_every_emotion_on_both_sides(labels[:4], [0, 2], [1, 3])
+
+    with pytest.raises(HeldOutSplitError) as refused:
+        require_every_emotion_on_both_sides(labels, [0, 2, 4], [1, 3])
+    assert str(refused.value).startswith("the held-out side (2 tracks) has no tracks of Q3 (sad)")
+    with pytest.raises(HeldOutSplitError) as refused:
+        require_every_emotion_on_both_sides(labels, [0, 1], [2, 3, 4])
+    assert str(refused.value).startswith(
+        "the training side (2 tracks) has no tracks of Q2 (tense / angry), Q3 (sad)"
+    )
+
+
 def test_a_dataset_run_names_a_missing_folder(tmp_path, django_capture_on_commit_callbacks):
     run = run_now(
         django_capture_on_commit_callbacks,
@@ -198,22 +248,26 @@ def test_the_scheduled_task_records_a_run(curated_catalogue, django_capture_on_c
     assert run.status == TrainingRunStatus.PROMOTED
 
 
-def test_staff_start_a_run_and_review_versions_in_the_admin(
-    curated_catalogue, django_capture_on_commit_callbacks, admin_client
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(
-            reverse("admin:emotion_trainingrun_add"),
-            {
-                "source": "curator",
-                "dataset_path": "",
-                "label_column": "quadrant",
-                "preset": "fast",
-                "seed": "0",
-            },
-        )
+@pytest.mark.django_db(transaction=True)
+def test_staff_start_a_run_and_review_versions_in_the_admin(curated_catalogue, admin_client):
+    # Without a worker the admin trains in a thread of the web process after commit (see
+    # TrainingRunAdmin.save_model), hence a committing test that waits for that thread.
+    response = admin_client.post(
+        reverse("admin:emotion_trainingrun_add"),
+        {
+            "source": "curator",
+            "dataset_path": "",
+            "label_column": "quadrant",
+            "preset": "fast",
+            "seed": "0",
+        },
+    )
     assert response.status_code == 302, response.content[:2000]
     run = TrainingRun.objects.get()
+    for thread in threading.enumerate():
+        if thread.name == training_thread_name(run.pk):
+            thread.join(timeout=300)
+    run.refresh_from_db()
     assert run.trigger == TrainingTrigger.ADMIN and run.status == TrainingRunStatus.PROMOTED
 
     version = run.candidate_version

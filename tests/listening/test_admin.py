@@ -32,7 +32,15 @@ def test_a_track_added_in_the_admin_takes_its_waiting_plays(admin_client, listen
 
     response = admin_client.post(
         "/admin/catalogue/track/add/",
-        {"title": "Late Arrival", "artist": "Slow Band", "album": "", "isrc": ""},
+        {
+            "title": "Late Arrival",
+            "artist": "Slow Band",
+            "album": "",
+            "isrc": "",
+            # The track page carries the curator-label inline (left empty here).
+            "curator_label-TOTAL_FORMS": "1",
+            "curator_label-INITIAL_FORMS": "0",
+        },
     )
 
     assert response.status_code == 302, response.content[:1000]
@@ -40,3 +48,16 @@ def test_a_track_added_in_the_admin_takes_its_waiting_plays(admin_client, listen
 
     play = Play.objects.get(pk=waiting.play_id)
     assert play.track is not None and play.track.title == "Late Arrival"
+
+
+def test_the_play_list_filters_by_listener_and_names_them(admin_client, listener, other_listener):
+    mine = PlayFactory(listener=listener)
+    PlayFactory(listener=other_listener)
+
+    theirs = admin_client.get("/admin/listening/play/", {"listener": listener.pk})
+
+    assert theirs.status_code == 200
+    assert [play.pk for play in theirs.context["cl"].result_list] == [mine.pk]
+    assert str(mine).startswith(f"{listener.username} played {mine.track} at ")
+    unknown = admin_client.get("/admin/listening/play/", {"listener": "nobody"})
+    assert unknown.status_code == 200 and unknown.context["cl"].result_count == 0

@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from emotion.ml.evaluation import stable_artist_holdout
 from emotion.models import CuratorLabel, TrackEmotion, TrainingRun, TrainingRunStatus
 from emotion.services.registry import activate_model_version, register_model_version
 from emotion.services.retraining import start_training_run
@@ -88,13 +89,22 @@ def test_a_burst_of_plays_refreshes_the_mood_once_on_the_worker(
 
 
 def test_a_training_run_on_the_worker_promotes_its_model(celery_worker, settings):
-    settings.MOOD_MODEL_HOLDOUT_FRACTION = 0.5
+    # The worker is another process: it splits at its own MOOD_MODEL_HOLDOUT_FRACTION (this
+    # process's, unless a test overrides it here, which the worker would not see). Labels
+    # follow its split, so every emotion sits on both sides of it.
+    artists = [f"Worker artist {index}" for index in range(32)]
+    train, held_out = stable_artist_holdout(artists, fraction=settings.MOOD_MODEL_HOLDOUT_FRACTION)
+    labels = {
+        int(index): LABELS[position % 4]
+        for side in (train, held_out)
+        for position, index in enumerate(side)
+    }
     rng = np.random.default_rng(0)
-    for index in range(32):
-        label = LABELS[index % 4]
+    for index, artist in enumerate(artists):
+        label = labels[index]
         features = rng.normal(0.0, 1.0, size=(6, 50))
         features[:, 5 * LABELS.index(label) : 5 * LABELS.index(label) + 5] += 3.0
-        track = analysed_track(features, artist=f"Worker artist {index}")
+        track = analysed_track(features, artist=artist)
         CuratorLabel.objects.create(track=track, label=label)
 
     with transaction.atomic():
@@ -105,7 +115,6 @@ def test_a_training_run_on_the_worker_promotes_its_model(celery_worker, settings
         return run.status not in {TrainingRunStatus.QUEUED, TrainingRunStatus.RUNNING}
 
     wait_for(finished, timeout=120, what="the training run on the training queue")
-    # These 32 artist names put every emotion on both sides of the hash split.
     assert run.status == TrainingRunStatus.PROMOTED, run.outcome
     assert run.candidate_version.is_active
     assert run.epochs_done > 0

@@ -2,10 +2,11 @@
 
 A demo catalogue rendered by the synthetic generator (never real recordings), its audio
 analysed through the normal pipeline, curator labels from the generator's moods and a small
-demo mood model trained on them (so recommendations work at once; it is a demo model, not a
-measure of anything), a demo listener with a week of plays and a token, a staff account for
-the admin, and example requests. Safe to run again: existing demo data is kept and the same
-token is printed.
+demo mood model trained on them (so recommendations work at once), with held-out metrics
+from artists it never saw (every emotion among them; synthetic music, so the figures show the
+pipeline works, not how well real music is tagged), a demo listener with a week of plays
+and a token, a staff account for the admin, and example requests. Safe to run again:
+existing demo data is kept and the same token is printed.
 
 The demo model follows the analyses: its training task waits for them (on a worker when a
 broker is configured, so this command does not; in-process they are done before it starts).
@@ -18,7 +19,7 @@ import secrets
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -43,7 +44,13 @@ class Command(BaseCommand):
     help = "Create a demo catalogue, a demo listener with plays, and print a token."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--tracks-per-quadrant", type=int, default=6)
+        parser.add_argument(
+            "--tracks-per-quadrant",
+            type=int,
+            default=8,
+            help="tracks per emotion, spread over its four artists (at least 2, so every "
+            "emotion has an artist on each side of the demo model's held-out split)",
+        )
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
         parser.add_argument(
             "--reset-admin-password",
@@ -61,6 +68,11 @@ class Command(BaseCommand):
         **options,
     ) -> None:
         if not Track.objects.exists():
+            if tracks_per_quadrant < 2:
+                raise CommandError(
+                    "--tracks-per-quadrant must be at least 2: the demo model holds out whole "
+                    "artists, and every emotion needs one on each side"
+                )
             self._create_catalogue(tracks_per_quadrant)
         if active_model_version() is None:
             self.stdout.write(
@@ -119,8 +131,10 @@ class Command(BaseCommand):
                 "it is active in a few seconds (if not, the worker's log says why)."
             )
         return (
-            "no mood model: the demo one needs analysed tracks of at least two emotions. See "
-            "the analyses' failure reasons (admin, Track analyses), then run seed_demo again."
+            "no mood model: the demo one needs analysed tracks of at least two emotions, each "
+            "by at least two artists (its held-out split holds out whole artists). See the "
+            "analyses' failure reasons (admin, Track analyses) and the log, then run seed_demo "
+            "again."
         )
 
     def _play_a_week(self, listener: User) -> None:

@@ -24,7 +24,11 @@ from emotion.management.commands._mood_model_options import (
     load_dataset,
 )
 from emotion.ml import ArtifactError, load_artifact, train_on_dataset
-from emotion.ml.evaluation import stable_artist_holdout
+from emotion.ml.evaluation import (
+    HeldOutSplitError,
+    require_every_emotion_on_both_sides,
+    stable_artist_holdout,
+)
 from emotion.selectors import current_feature_set_version
 from recommender.simulation import SimulationConfig, run_simulation
 
@@ -82,6 +86,10 @@ class Command(BaseCommand):
             )
         else:
             train, held_out = stable_artist_holdout(data.artists, fraction=0.5)
+            try:
+                require_every_emotion_on_both_sides(data.labels, train, held_out)
+            except HeldOutSplitError as error:
+                raise CommandError(str(error)) from error
             self.stdout.write(
                 f"training a {preset!r} model on {len(train)} clips; the other "
                 f"{len(held_out)} clips (other artists) are the catalogue"
