@@ -15,11 +15,18 @@ quadrant's centre (the targets they were trained on; 4Q has no coordinates); "�
 others. Their macro-F1 is that of the quadrant of the predicted point thresholded at 0.5 (their
 quadrant logits' argmax; ``thresholded_macro_f1`` checks it from the points themselves).
 
+``--label-fractions 0.1,0.25,0.5,1.0`` is seed 000's experiment instead: on the same folds,
+each training fold keeps a stratified fraction of its labelled clips, the rest of the fold
+becomes unlabelled (with ``--emopia``, EMOPIA's renders join it, their labels never used),
+and ``--semi-supervised`` (the mean teacher, which uses those clips) is
+compared with ``--supervised`` (the same architecture on the labelled part alone); both are
+scored on the fold's test part.
+
 Rows beside the families' presets (``VARIANTS``) are the other inputs the seed's families
 were tried on. ``--only NAME`` runs the rows whose name contains NAME; ``--merge-json`` prints
 one table from several runs' reports.
 
-Adding a family (the CRNN of seed 001, the mean teacher of seed 000):
+Adding a family (the CRNN of seed 001):
 give it an architecture and a preset (``emotion.ml.architectures``, ``emotion.ml.presets``)
 and a ``Family`` row in ``FAMILIES``; a regression head adds ``predict_valence_arousal``.
 """
@@ -37,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.model_selection import train_test_split
 
 from benchmarks.cross_domain import write_emopia_metadata
 from benchmarks.mood_model import time_inference
@@ -56,8 +64,8 @@ from emotion.ml.evaluation import (
     model_candidate,
 )
 from emotion.ml.metrics import classification_metrics
-from emotion.ml.presets import PRESETS
-from emotion.ml.training import AnyTrainingConfig, train_on_dataset
+from emotion.ml.presets import PRESETS, resolve_config
+from emotion.ml.training import AnyTrainingConfig, train_mood_model, train_on_dataset
 
 RENDER_HINT = (
     "not run: render EMOPIA with ../shared/datasets/emopia/render.sh /path/outside/the/repo/"
@@ -84,9 +92,9 @@ FAMILIES: list[Family] = [
     Family("AV model: valence SVM × arousal SVM on embeddings (`av-model`)", "av-model", "003"),
     Family("CBSA valence/arousal regression, 94 mapped columns (`cbsa`)", "cbsa", "004"),
     Family("SVR (RBF, C = 1) valence/arousal, 94 mapped columns (`svr`)", "svr", "004"),
+    Family("mean teacher, pooled MLP, 100 % labels (`mean-teacher`)", "mean-teacher", "000"),
     # Later parts of issue 11 add their rows here:
     # Family("CRNN + BiLSTM, centre loss (`crnn`)", "crnn", "001"),
-    # Family("mean teacher, 100 % labels (`mean-teacher`)", "mean-teacher", "000"),
 ]
 VARIANTS: list[Family] = [
     Family("SVM on 50 LLDs (the seed's inputs)", _on_llds("svm"), "003"),
@@ -204,6 +212,135 @@ def run_family(
     return summary
 
 
+def labelled_part(
+    labels: list[str], *, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labelled, unlabelled) indices: a stratified ``fraction`` of the clips keeps its labels
+    (at least one clip per label), the rest is used without them."""
+    indices = np.arange(len(labels))
+    if fraction >= 1.0:
+        return indices, indices[:0]
+    if not 0.0 < fraction < 1.0:
+        raise ValueError("a label fraction must be in (0, 1]")
+    n_labels = len(set(labels))
+    keep = max(n_labels, round(fraction * len(labels)))
+    labelled, unlabelled = train_test_split(
+        indices, train_size=keep, stratify=labels, random_state=seed
+    )
+    return np.sort(labelled), np.sort(unlabelled)
+
+
+def few_labels_candidate(
+    name: str,
+    preset: str | AnyTrainingConfig,
+    *,
+    fraction: float,
+    feature_set_version: str,
+    extra_unlabelled: list[np.ndarray] | None = None,
+) -> Candidate:
+    """Trains on a stratified ``fraction`` of each training fold's labels; a mean-teacher preset
+    also gets the fold's other clips, without labels, and ``extra_unlabelled`` (EMOPIA's
+    renders). Candidates with the same fraction see the same labelled clips (the subset
+    depends only on the fold's seed)."""
+    config = resolve_config(preset)
+    semi_supervised = getattr(config, "mean_teacher", None) is not None
+
+    def fit(sequences, labels, groups, sample_weights, seed):
+        labelled, unlabelled = labelled_part(list(labels), fraction=fraction, seed=seed)
+        model = train_mood_model(
+            [sequences[i] for i in labelled],
+            [labels[i] for i in labelled],
+            [groups[i] for i in labelled],
+            preset=config,
+            seed=seed,
+            feature_set_version=feature_set_version,
+            unlabelled_sequences=(
+                [sequences[i] for i in unlabelled] + list(extra_unlabelled or [])
+                if semi_supervised
+                else None
+            ),
+        )
+        return model, model.labels
+
+    return Candidate(name=name, fit=fit, description=f"{config.preset}, {fraction:.0%} labels")
+
+
+def run_label_fractions(
+    dataset: LabelledDataset,
+    *,
+    fractions: list[float],
+    supervised: str | AnyTrainingConfig,
+    semi_supervised: str | AnyTrainingConfig,
+    folds: int,
+    seed: int,
+    extra_unlabelled: list[np.ndarray] | None = None,
+) -> list[dict[str, Any]]:
+    """Per fraction: both methods on the same folds and labelled clips, macro-F1 mean ± std
+    and the per-fold paired difference (semi-supervised − supervised)."""
+    rows = []
+    for fraction in fractions:
+        print(f"{fraction:.0%} of the labels", file=sys.stderr)
+        candidates = [
+            few_labels_candidate(
+                f"{method} ({resolve_config(preset).preset})",
+                preset,
+                fraction=fraction,
+                feature_set_version=dataset.feature_set_version,
+                extra_unlabelled=extra_unlabelled,
+            )
+            for method, preset in (("supervised", supervised), ("mean teacher", semi_supervised))
+        ]
+
+        def report_fold(name: str, fold: int, metrics: dict[str, Any]) -> None:
+            print(f"  fold {fold + 1}/{folds} {name}: {metrics['macro_f1']:.3f}", file=sys.stderr)
+
+        results = cross_validate(
+            sequences=dataset.sequences,
+            labels=dataset.labels,
+            groups=dataset.artists,
+            candidates=candidates,
+            n_folds=folds,
+            seed=seed,
+            progress=False,
+            on_fold=report_fold,
+        )
+        supervised_result, semi_result = (result.summary() for result in results)
+        gain = np.array([m["macro_f1"] for m in semi_result["fold_metrics"]]) - np.array(
+            [m["macro_f1"] for m in supervised_result["fold_metrics"]]
+        )
+        rows.append(
+            {
+                "fraction": fraction,
+                "supervised": supervised_result,
+                "mean_teacher": semi_result,
+                "gain_mean": float(gain.mean()),
+                "gain_std": float(gain.std()),
+                "folds_improved": int((gain > 0).sum()),
+            }
+        )
+    return rows
+
+
+def label_fractions_table(rows: list[dict[str, Any]], *, n_clips: int, folds: int) -> str:
+    lines = [
+        "| labels kept | labelled clips / fold | supervised macro-F1 | mean teacher macro-F1 "
+        "| mean teacher − supervised (paired) | folds better | train s / fold: sup. / MT |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        sup, semi = row["supervised"], row["mean_teacher"]
+        labelled = round(row["fraction"] * n_clips * (folds - 1) / folds)
+        lines.append(
+            f"| {row['fraction']:.0%} | ≈ {labelled} "
+            f"| {sup['macro_f1_mean']:.3f} ± {sup['macro_f1_std']:.3f} "
+            f"| {semi['macro_f1_mean']:.3f} ± {semi['macro_f1_std']:.3f} "
+            f"| {row['gain_mean']:+.3f} ± {row['gain_std']:.3f} "
+            f"| {row['folds_improved']} / {sup['folds']} "
+            f"| {sup['training_seconds_mean']:.1f} / {semi['training_seconds_mean']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def markdown_table(summaries: list[dict[str, Any]]) -> str:
     lines = [
         "| family | seed | macro-F1 (mean ± std) | recall Q1 / Q2 / Q3 / Q4 | V/A RMSE "
@@ -254,6 +391,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="feature-extraction processes")
     parser.add_argument("--json", type=Path, help="write all results as JSON here")
     parser.add_argument("--merge-json", nargs="+", type=Path, help="only print one table")
+    parser.add_argument(
+        "--label-fractions",
+        type=lambda text: [float(part) for part in text.split(",")],
+        help="seed 000's experiment instead of the families, e.g. 0.1,0.25,0.5,1.0",
+    )
+    parser.add_argument("--supervised", default="pooled-mlp", help="with --label-fractions")
+    parser.add_argument("--semi-supervised", default="mean-teacher", help="with --label-fractions")
     args = parser.parse_args(argv)
 
     if args.merge_json:
@@ -278,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
 
+    if args.label_fractions:
+        return _label_fractions_main(args, argv, dataset, emopia)
+
     families = FAMILIES + ([] if args.no_variants else VARIANTS)
     if args.only:
         families = [f for f in families if any(o in f.name for o in args.only)]
@@ -300,6 +447,39 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(summaries))
     if emopia is None:
         print(f"\nEMOPIA macro-F1: {RENDER_HINT}")
+    return 0
+
+
+def _label_fractions_main(args, argv, dataset: LabelledDataset, emopia) -> int:
+    rows = []
+    for fraction in args.label_fractions:  # one fraction at a time, so JSON keeps progress
+        rows += run_label_fractions(
+            dataset,
+            fractions=[fraction],
+            supervised=args.supervised,
+            semi_supervised=args.semi_supervised,
+            folds=args.folds,
+            seed=args.seed,
+            extra_unlabelled=emopia.sequences if emopia else None,
+        )
+        print(label_fractions_table(rows[-1:], n_clips=len(dataset), folds=args.folds))
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            report = {
+                "command": " ".join(
+                    ["python -m benchmarks.model_families", *(argv or sys.argv[1:])]
+                ),
+                "dataset": {"path": str(args.dataset), **dataset.describe()},
+                "protocol": f"{args.folds}-fold StratifiedGroupKFold (groups=artist), seed "
+                f"{args.seed}; a stratified fraction of each training fold keeps its labels",
+                "extra_unlabelled": (
+                    f"{len(emopia)} EMOPIA renders from {args.emopia}" if emopia else RENDER_HINT
+                ),
+                "label_fractions": rows,
+            }
+            args.json.write_text(json.dumps(report, indent=1, default=float))
+    print()
+    print(label_fractions_table(rows, n_clips=len(dataset), folds=args.folds))
     return 0
 
 

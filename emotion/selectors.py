@@ -219,3 +219,13 @@ def track_segments(*, track: Track) -> TrackSegments | None:
         model_version=version,
         explanation=explain_segments(model, features, label=label),
     )
+
+
+def unlabelled_feature_sequences(*, limit: int) -> list[np.ndarray]:
+    """Current feature sequences of tracks without a curator label, newest tracks first, at
+    most ``limit``: the unlabelled data of a mean-teacher training run. The bound keeps a
+    run's memory and its normalisation pass small on a large catalogue."""
+    analyses = (
+        current_analyses().filter(track__curator_label__isnull=True).order_by("-track_id")[:limit]
+    )
+    return [analysis.feature_matrix() for analysis in analyses]

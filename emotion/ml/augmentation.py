@@ -1,7 +1,8 @@
 """Feature-space augmentation of scaled LLD sequences (seed 000 §3.2 in spirit).
 
-The audio-domain tricks of the literature (gain, Gaussian noise, cutting clips) are applied to
-the already-extracted sequences, which keeps training cheap: no audio is decoded again.
+The audio-domain tricks of the literature (gain, Gaussian noise, cutting clips, mixing two
+clips) are applied to the already-extracted sequences, which keeps training cheap: no audio is
+decoded again. Mixup (``mix_sequences``) serves the mean teacher's consistency loss only.
 """
 
 from __future__ import annotations
@@ -71,3 +72,23 @@ def augment_sequence(
     if config.noise_std > 0:
         sequence += rng.normal(0.0, config.noise_std, size=sequence.shape).astype(np.float32)
     return sequence.astype(np.float32, copy=False)
+
+
+def mix_sequences(
+    first: np.ndarray, second: np.ndarray, *, weight: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Mixup between two clips (seed 000 §3.2.3): ``(1 − weight)·first + weight·second``.
+
+    Clips of different lengths are mixed segment by segment over the shorter one's length,
+    taking a random contiguous run of the longer one (a crop), so the result is a clip of
+    real segments rather than of padding."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError("the mixing weight must be in [0, 1]")
+    length = min(first.shape[0], second.shape[0])
+
+    def window(sequence: np.ndarray) -> np.ndarray:
+        start = int(rng.integers(0, sequence.shape[0] - length + 1))
+        return sequence[start : start + length]
+
+    mixed = (1.0 - weight) * window(first) + weight * window(second)
+    return mixed.astype(np.float32, copy=False)

@@ -31,6 +31,7 @@ from emotion.ml.architectures import get_architecture
 from emotion.ml.augmentation import AugmentationConfig, augment_sequence
 from emotion.ml.classical import FITTED_BY_SKLEARN, QUADRANT_AXES, quadrant_points
 from emotion.ml.labels import display_names
+from emotion.ml.mean_teacher import MeanTeacherConfig, MeanTeacherObjective
 from emotion.ml.metrics import classification_metrics
 from emotion.ml.model import ModelConfig, pad_batch
 from emotion.ml.normalisation import MinMaxNormaliser
@@ -74,6 +75,9 @@ class TrainingConfig:
     normaliser_quantile: float = 0.0
     clip_margin: float = 0.05
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    # Semi-supervised training (seed 000): a student and an EMA teacher with a consistency
+    # loss on ``unlabelled_sequences``; None trains on the labels alone.
+    mean_teacher: MeanTeacherConfig | None = None
     preset: str = "custom"
     # ``OBJECTIVES``. With "valence_arousal" the loss is the RMSE of the module's
     # ``valence_arousal`` output against the clips' points (early stopping: validation RMSE).
@@ -86,6 +90,8 @@ class TrainingConfig:
             get_architecture(self.architecture).module_class, "valence_arousal"
         ):
             raise ValueError(f"architecture {self.architecture!r} has no valence/arousal output")
+        if self.objective == VALENCE_AROUSAL and self.mean_teacher is not None:
+            raise ValueError("the mean teacher's consistency loss is for classifiers only")
         if self.optimizer not in {"adam", "adamw", "sgd"}:
             raise ValueError(f"unknown optimizer {self.optimizer!r}")
         if self.monitor not in {"val_loss", "val_macro_f1"}:
@@ -104,6 +110,7 @@ class TrainingConfig:
         data["model"] = self.model.to_dict()
         data["input_blocks"] = list(self.input_blocks)
         data["augmentation"] = self.augmentation.to_dict()
+        data["mean_teacher"] = self.mean_teacher and self.mean_teacher.to_dict()
         return data
 
     @classmethod
@@ -116,10 +123,13 @@ class TrainingConfig:
         data["model"] = architecture.config_from_dict(data.get("model", {}))
         data["input_blocks"] = tuple(data["input_blocks"])
         data["augmentation"] = AugmentationConfig.from_dict(data.get("augmentation", {}))
+        mean_teacher = data.get("mean_teacher")
+        data["mean_teacher"] = mean_teacher and MeanTeacherConfig.from_dict(mean_teacher)
         return cls(**data)
 
     def with_overrides(self, **overrides: Any) -> TrainingConfig:
-        """``replace`` that also accepts ``model__<field>`` / ``augmentation__<field>``."""
+        """``replace`` that also accepts ``model__<field>`` / ``augmentation__<field>`` /
+        ``mean_teacher__<field>`` (the latter only on a config with a mean teacher)."""
         model_overrides = {
             k.removeprefix("model__"): v for k, v in overrides.items() if k.startswith("model__")
         }
@@ -128,6 +138,11 @@ class TrainingConfig:
             for k, v in overrides.items()
             if k.startswith("augmentation__")
         }
+        mean_teacher_overrides = {
+            k.removeprefix("mean_teacher__"): v
+            for k, v in overrides.items()
+            if k.startswith("mean_teacher__")
+        }
         plain = {k: v for k, v in overrides.items() if "__" not in k}
         config = replace(self, **plain)
         if model_overrides:
@@ -135,6 +150,12 @@ class TrainingConfig:
         if augmentation_overrides:
             config = replace(
                 config, augmentation=replace(config.augmentation, **augmentation_overrides)
+            )
+        if mean_teacher_overrides:
+            if config.mean_teacher is None:
+                raise ValueError("mean_teacher__ overrides need a config with a mean teacher")
+            config = replace(
+                config, mean_teacher=replace(config.mean_teacher, **mean_teacher_overrides)
             )
         return config
 
@@ -420,6 +441,7 @@ def train_mood_model(
     segment_seconds: float = 3.0,
     trained_on: dict[str, Any] | None = None,
     valence_arousal: Sequence[Sequence[float]] | None = None,
+    unlabelled_sequences: Sequence[np.ndarray] | None = None,
 ) -> TrainedMoodModel | EnsembleMoodModel:
     """Train a mood classifier of any architecture on raw feature sequences.
 
@@ -437,6 +459,10 @@ def train_mood_model(
     the centre of each clip's quadrant label (``classical.QUADRANT_CENTRES``). Its labels are
     the quadrants, in the order Q1–Q4. A module with a ``feature_mapping`` gets it fitted on
     the training clips' points first (seed 004's correlation-based feature selection).
+
+    ``unlabelled_sequences`` (same layout, labels unknown) feed the consistency loss of a
+    config with a ``mean_teacher`` (``emotion.ml.mean_teacher``) and are refused otherwise;
+    the model returned is then the EMA teacher.
     """
     from emotion.ml.presets import resolve_config
 
@@ -455,6 +481,7 @@ def train_mood_model(
             segment_seconds=segment_seconds,
             trained_on=trained_on,
             valence_arousal=valence_arousal,
+            unlabelled_sequences=unlabelled_sequences,
         )
     n = len(sequences)
     if n != len(labels):
@@ -473,16 +500,24 @@ def train_mood_model(
         raise ValueError(f"labels {sorted(unknown)} are not in label_order {label_list}")
     if len(label_list) < 2:
         raise ValueError("need at least two distinct labels to train a classifier")
+    unlabelled_sequences = list(unlabelled_sequences or [])
+    if unlabelled_sequences and config.mean_teacher is None:
+        raise ValueError(
+            f"preset {config.preset!r} trains on labels alone; unlabelled clips need a config "
+            "with a mean teacher (e.g. preset 'mean-teacher')"
+        )
     input_columns = _input_columns(config, feature_set_version)
     width = FEATURE_SETS[feature_set_version].dims if input_columns else config.model.input_dim
-    for index, sequence in enumerate(sequences):
-        shape = np.shape(sequence)
-        if len(shape) != 2 or shape[0] < 1 or shape[1] != width:
-            raise ValueError(
-                f"sequence {index} has shape {shape}; expected (n_segments>=1, {width})"
-            )
+    for kind, checked in (("sequence", sequences), ("unlabelled sequence", unlabelled_sequences)):
+        for index, sequence in enumerate(checked):
+            shape = np.shape(sequence)
+            if len(shape) != 2 or shape[0] < 1 or shape[1] != width:
+                raise ValueError(
+                    f"{kind} {index} has shape {shape}; expected (n_segments>=1, {width})"
+                )
     if input_columns:
         sequences = [np.asarray(sequence)[:, input_columns] for sequence in sequences]
+        unlabelled_sequences = [np.asarray(s)[:, input_columns] for s in unlabelled_sequences]
         config = _reading(config, input_columns)
     label_to_index = {label: i for i, label in enumerate(label_list)}
     targets = np.array([label_to_index[label] for label in labels], dtype=np.int64)
@@ -522,6 +557,8 @@ def train_mood_model(
                 [scaled[i] for i in train_indices], points[train_indices]
             )
         if architecture.fitted_by == FITTED_BY_SKLEARN:
+            if config.mean_teacher is not None:
+                raise ValueError(f"{config.architecture} is fitted, not trained: no mean teacher")
             history, best_epoch, best_state = _fit_closed_form(
                 module=module,
                 scaled=scaled,
@@ -536,6 +573,20 @@ def train_mood_model(
                 points=points,
             )
         else:
+            objective = None
+            if config.mean_teacher is not None:
+                # The consistency pool: the unlabelled clips and the labelled training clips,
+                # their labels ignored (validation clips stay out: they score the teacher).
+                objective = MeanTeacherObjective(
+                    config=config.mean_teacher,
+                    student=module,
+                    pool=[scaled[i] for i in train_indices]
+                    + normaliser.transform_many(unlabelled_sequences),
+                    augmentation=config.augmentation,
+                    feature_scale=normaliser.scale,
+                    feature_minimum=normaliser.minimum,
+                    rng=rng,
+                )
             history, best_epoch, best_state = _fit(
                 module=module,
                 optimizer=_make_optimizer(module, config),
@@ -550,7 +601,9 @@ def train_mood_model(
                 rng=rng,
                 on_epoch=on_epoch,
                 points=points,
+                objective=objective,
             )
+    # For a mean teacher, best_state is the teacher's: the student module takes its weights.
     module.load_state_dict(best_state)
     module.eval()
     seconds = time.perf_counter() - started
@@ -576,6 +629,12 @@ def train_mood_model(
         "history": history,
         "trained_on": trained_on or {},
     }
+    if config.mean_teacher is not None:
+        metrics["mean_teacher"] = {
+            "n_unlabelled": len(unlabelled_sequences),
+            "n_consistency_pool": len(train_indices) + len(unlabelled_sequences),
+            "artifact": "teacher",
+        }
     if "fitted" in history[-1]:  # hyper-parameters a fitted architecture chose
         metrics["fitted"] = history[-1]["fitted"]
     if len(validation_indices):
@@ -685,8 +744,13 @@ def _fit(
     rng: np.random.Generator,
     on_epoch: EpochCallback | None,
     points: np.ndarray | None = None,
+    objective: MeanTeacherObjective | None = None,
 ) -> tuple[list[dict[str, Any]], int, dict[str, torch.Tensor]]:
+    """Mini-batch training with early stopping. ``objective`` (the mean teacher) adds a
+    term to every batch's loss, acts after every optimiser step, and names the module that is
+    validated and kept (its ``scored_module``); without it that module is ``module``."""
     input_dim = config.model.input_dim
+    scored = module if objective is None else objective.scored_module
     objective_loss = _objective_loss(config, targets=targets, points=points)
     history: list[dict[str, Any]] = []
     best_score = -np.inf
@@ -726,24 +790,28 @@ def _fit(
             loss = objective_loss(
                 module, features, lengths, batch_indices, batch_weights, config.label_smoothing
             )
-            loss.backward()
+            extra = 0.0 if objective is None else objective.loss(module, epoch=epoch)
+            (loss + extra).backward()
             if config.grad_clip_norm:
                 nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip_norm)
             optimizer.step()
+            if objective is not None:
+                objective.after_step(module)
             weight_sum = float(batch_weights.sum())
             total_loss += float(loss.detach()) * weight_sum
             total_weight += weight_sum
         record: dict[str, Any] = {
             "epoch": epoch,
             "train_loss": total_loss / max(total_weight, 1e-12),
+            **({} if objective is None else objective.epoch_record()),
         }
         if validation_features is not None:
-            module.eval()
+            scored.eval()
             with torch.inference_mode():
-                logits = module(*validation_features)
+                logits = scored(*validation_features)
                 val_loss = float(
                     objective_loss(
-                        module, *validation_features, validation_indices, validation_weights, 0.0
+                        scored, *validation_features, validation_indices, validation_weights, 0.0
                     )
                 )
                 predicted = logits.argmax(dim=1).numpy()
@@ -766,7 +834,7 @@ def _fit(
         if score > best_score:
             best_score = score
             best_epoch = epoch
-            best_state = copy.deepcopy(module.state_dict())
+            best_state = copy.deepcopy(scored.state_dict())
             epochs_without_improvement = 0
         else:
             epochs_without_improvement += 1
@@ -848,11 +916,13 @@ def train_on_dataset(
     seed: int = 0,
     on_epoch: EpochCallback | None = None,
     trained_on: dict[str, Any] | None = None,
+    unlabelled: Sequence[np.ndarray] | None = None,
 ) -> TrainedMoodModel | EnsembleMoodModel:
     """:func:`train_mood_model` on a labelled data set: its artists keep validation free of
     artist leakage, its label confidences weight the clips, and the artifact records the
     set's feature definition and a description of it next to ``trained_on``. A set with
-    valence/arousal columns gives a valence/arousal model its points (else quadrant centres)."""
+    valence/arousal columns gives a valence/arousal model its points (else quadrant centres).
+    ``unlabelled`` clips (same feature set) feed a mean-teacher preset's consistency loss."""
     return train_mood_model(
         data.sequences,
         data.labels,
@@ -863,6 +933,11 @@ def train_on_dataset(
         sample_weights=data.confidences,
         feature_set_version=data.feature_set_version,
         segment_seconds=data.segment_seconds,
-        trained_on={**(trained_on or {}), **data.describe()},
+        trained_on={
+            **(trained_on or {}),
+            **data.describe(),
+            **({"n_unlabelled": len(unlabelled)} if unlabelled else {}),
+        },
         valence_arousal=data.valence_arousal,
+        unlabelled_sequences=unlabelled,
     )

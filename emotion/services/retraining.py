@@ -34,11 +34,18 @@ from emotion.selectors import (
     abandoned_training_runs,
     active_model_version,
     curator_labelled_dataset,
+    current_feature_set_version,
     load_mood_model,
+    unlabelled_feature_sequences,
 )
 from emotion.services.registry import activate_model_version, register_model_version
 
 logger = logging.getLogger(__name__)
+
+# The most unlabelled catalogue tracks a mean-teacher run reads (newest first): a few times
+# the labelled data is plenty for its consistency loss, and 2,000 full-length tracks' features
+# stay within a few hundred MB on the training worker.
+MEAN_TEACHER_UNLABELLED_LIMIT = 2000
 
 
 class TrainingDataError(ValueError):
@@ -220,7 +227,19 @@ def _train_candidate(run: TrainingRun, data: LabelledDataset):
         seed=run.seed,
         on_epoch=on_epoch,
         trained_on={"source": run.source, "dataset": run.dataset_path, "training_run": run.pk},
+        unlabelled=_unlabelled_tracks(config, data),
     )
+
+
+def _unlabelled_tracks(config, data: LabelledDataset):
+    """A mean-teacher preset's unlabelled data: the catalogue's analysed tracks without a
+    curator label (so never a held-out track of a curator run), when their features are those
+    of the training data; None for every other preset."""
+    if getattr(config, "mean_teacher", None) is None:
+        return None
+    if data.feature_set_version != current_feature_set_version():
+        return []
+    return unlabelled_feature_sequences(limit=MEAN_TEACHER_UNLABELLED_LIMIT)
 
 
 def _score_baseline(

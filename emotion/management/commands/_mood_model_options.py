@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from emotion.ml.datasets import LabelledDataset, load_labelled_dataset
-from emotion.ml.presets import DEFAULT_PRESET, PRESET_CHOICES
+from emotion.ml.presets import DEFAULT_PRESET, PRESET_CHOICES, resolve_config
 
 
 def add_dataset_arguments(parser) -> None:
@@ -50,3 +50,25 @@ def load_dataset(*, dataset: Path, label_column: str, stderr) -> LabelledDataset
     if len(data) == 0:
         raise CommandError(f"no usable clips in {dataset}")
     return data
+
+
+def add_unlabelled_argument(parser) -> None:
+    parser.add_argument(
+        "--unlabelled",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a folder with metadata.csv (path, artist, title; any labels are ignored) whose "
+        "clips feed a mean-teacher preset's consistency loss",
+    )
+
+
+def load_unlabelled_sequences(*, folder: Path, preset: str, stderr) -> list:
+    """The feature sequences of every clip in ``folder``, for a mean-teacher preset."""
+    if getattr(resolve_config(preset), "mean_teacher", None) is None:
+        raise CommandError(
+            f"--unlabelled needs a mean-teacher preset (e.g. mean-teacher), not {preset!r}"
+        )
+    # The path column stands in for the label column, so rows without a label are kept.
+    data = load_dataset(dataset=folder, label_column="path", stderr=stderr)
+    return data.sequences

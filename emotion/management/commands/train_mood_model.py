@@ -1,6 +1,7 @@
 """Train the mood model on a labelled dataset folder and write one self-contained artifact.
 
 python manage.py train_mood_model --dataset PATH [--label-column quadrant] [--output FILE]
+    [--architecture PRESET] [--unlabelled DIR (mean-teacher presets)]
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from tqdm import tqdm
 from emotion.management.commands._mood_model_options import (
     add_architecture_argument,
     add_dataset_arguments,
+    add_unlabelled_argument,
     load_dataset,
+    load_unlabelled_sequences,
 )
 from emotion.ml import save_artifact, train_on_dataset
 from emotion.ml.presets import resolve_config, total_max_epochs
@@ -30,8 +33,16 @@ class Command(BaseCommand):
         parser.add_argument("--output", type=Path, default=None, metavar="FILE")
         add_architecture_argument(parser)
         parser.add_argument("--seed", type=int, default=0)
+        add_unlabelled_argument(parser)
 
-    def handle(self, *args, dataset, label_column, output, preset, seed, **options) -> None:
+    def handle(
+        self, *args, dataset, label_column, output, preset, seed, unlabelled, **options
+    ) -> None:
+        unlabelled_sequences = (
+            None
+            if unlabelled is None
+            else load_unlabelled_sequences(folder=unlabelled, preset=preset, stderr=self.stderr)
+        )
         data = load_dataset(dataset=dataset, label_column=label_column, stderr=self.stderr)
         output = output or Path(settings.DATA_DIR) / "models" / (
             f"mood-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.safetensors"
@@ -53,7 +64,12 @@ class Command(BaseCommand):
             preset=preset,
             seed=seed,
             on_epoch=on_epoch,
-            trained_on={"dataset": str(dataset), "label_column": label_column},
+            trained_on={
+                "dataset": str(dataset),
+                "label_column": label_column,
+                **({"unlabelled": str(unlabelled)} if unlabelled else {}),
+            },
+            unlabelled=unlabelled_sequences,
         )
         epochs.close()
         save_artifact(model, output)
