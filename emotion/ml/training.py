@@ -221,6 +221,33 @@ class TrainedMoodModel:
         probabilities = self.predict_proba(sequences, batch_size=batch_size)
         return [self.labels[i] for i in probabilities.argmax(axis=1)]
 
+    def predict_valence_arousal(
+        self, sequences: Sequence[np.ndarray], *, batch_size: int = 256
+    ) -> np.ndarray | None:
+        """The module's own (valence, arousal) per raw sequence, (n, 2) in [0, 1].
+
+        None when the module has no regression head (no ``valence_arousal(features,
+        lengths)`` method): callers then derive the point from the probabilities
+        (``emotion.ml.valence_arousal``).
+        """
+        head = getattr(self.module, "valence_arousal", None)
+        if not callable(head):
+            return None
+        if len(sequences) == 0:
+            return np.zeros((0, 2), dtype=np.float32)
+        scaled = self.normaliser.transform_many([self.select_inputs(s) for s in sequences])
+        self.module.eval()
+        order = np.argsort([s.shape[0] for s in scaled], kind="stable")
+        points = np.zeros((len(scaled), 2), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                indices = order[start : start + batch_size]
+                features, lengths = pad_batch(
+                    [scaled[i] for i in indices], input_dim=scaled[0].shape[1]
+                )
+                points[indices] = head(features, lengths).numpy()
+        return points
+
     def attention_weights(self, sequence: np.ndarray) -> np.ndarray | None:
         """Per-segment attention of one raw sequence (None for architectures without it)."""
         if not getattr(self.model_config, "attention", False):
