@@ -152,7 +152,7 @@ def valence_arousal_chart(sample: ValenceArousalSample, *, model: ActiveModel | 
             "valence/arousal head"
         )
         return chart_img(empty_chart(message), alt=message.replace("\n", " "))
-    figure = new_figure(width=5.0, height=4.2)
+    figure = new_figure(width=6.0, height=4.0)
     axes = figure.add_subplot()
     points = np.array([(valence, arousal) for valence, arousal, _ in sample.points])
     labels = np.array([label for *_, label in sample.points])
@@ -174,14 +174,18 @@ def valence_arousal_chart(sample: ValenceArousalSample, *, model: ActiveModel | 
     axes.set_aspect("equal")
     axes.set_xlabel("valence")
     axes.set_ylabel("arousal")
-    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=2)
+    figure.legend(fontsize=8, loc="outside right upper", markerscale=2)
     shown = (
         f"a sample of {len(points):,} of the {sample.tagged:,} tagged tracks (one in every "
         f"{sample.step:,} by track id)"
         if sample.sampled
         else f"all {len(points):,} tracks"
     )
-    axes.set_title(f"Model v{version}: {shown}", fontsize=9)
+    axes.set_title(
+        f"Model v{version}: {len(points):,} of {sample.tagged:,} tagged tracks"
+        + (f" (1 in {sample.step:,} by id)" if sample.sampled else ""),
+        fontsize=9,
+    )
     return chart_img(
         figure,
         alt=f"Catalogue in the valence/arousal plane, model v{version}, {shown}: "
