@@ -25,6 +25,7 @@ from emotion.ml.valence_arousal import (
 from emotion.models import TrackEmotion, ValenceArousalSource
 from emotion.services.tagging import tag_tracks_with_model
 from tests.factories import TrackFactory, analysed_track
+from tests.openapi import assert_matches_documented_response
 from tests.recommender.conftest import LABELS, features_of
 
 # --- The derivation ------------------------------------------------------------------------
@@ -283,3 +284,17 @@ def test_the_track_api_says_null_where_there_is_nothing(mood_catalogue, listener
     assert body["emotion"]["label"] == "Q1"
     assert body["emotion"]["valence_arousal"] is None
     assert listener_client.get("/api/v1/tracks/999999/emotion/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_track_emotion_api_answers_as_documented(mood_catalogue, listener_client):
+    path = "/api/v1/tracks/{track_id}/emotion/"
+    track = mood_catalogue["Q2"][0]
+    tagged = listener_client.get(f"/api/v1/tracks/{track.pk}/emotion/")
+    assert_matches_documented_response(tagged, path=path, method="get")
+    untagged = listener_client.get(f"/api/v1/tracks/{TrackFactory().pk}/emotion/")
+    assert_matches_documented_response(untagged, path=path, method="get")
+    TrackEmotion.objects.filter(track=track).update(valence=None, arousal=None)
+    without_point = listener_client.get(f"/api/v1/tracks/{track.pk}/emotion/")
+    assert without_point.json()["emotion"]["valence_arousal"] is None
+    assert_matches_documented_response(without_point, path=path, method="get")
