@@ -10,14 +10,16 @@ summed over the folds, training seconds per fold; then the family is trained on 
 to time inference with one CPU thread (per track, per batch of 256, as ``mood_model``) and,
 with ``--emopia``, scored on the rendered EMOPIA piano clips it never saw (macro-F1).
 V/A RMSE applies to families with a valence/arousal regression head (``predict_valence_arousal``
-on the trained model), scored on each fold's test clips against its quadrant's centre; none of
-the families here has one yet, so the column reads "—".
+on the trained model: seed 004's CBSA and SVR), scored on each fold's test clips against its
+quadrant's centre (the targets they were trained on; 4Q has no coordinates); "—" for the
+others. Their macro-F1 is that of the quadrant of the predicted point thresholded at 0.5 (their
+quadrant logits' argmax; ``thresholded_macro_f1`` checks it from the points themselves).
 
 Rows beside the families' presets (``VARIANTS``) are the other inputs the seed's families
 were tried on. ``--only NAME`` runs the rows whose name contains NAME; ``--merge-json`` prints
 one table from several runs' reports.
 
-Adding a family (the CRNN of seed 001, the CBSA of seed 004, the mean teacher of seed 000):
+Adding a family (the CRNN of seed 001, the mean teacher of seed 000):
 give it an architecture and a preset (``emotion.ml.architectures``, ``emotion.ml.presets``)
 and a ``Family`` row in ``FAMILIES``; a regression head adds ``predict_valence_arousal``.
 """
@@ -39,6 +41,7 @@ import torch
 from benchmarks.cross_domain import write_emopia_metadata
 from benchmarks.mood_model import time_inference
 from emotion.features import DEFAULT_FEATURE_SET_VERSION
+from emotion.ml.classical import QUADRANT_CENTRES, quadrant_of_point
 from emotion.ml.datasets import (
     DEFAULT_FEATURE_CACHE_DIR,
     LabelledDataset,
@@ -52,11 +55,10 @@ from emotion.ml.evaluation import (
     evaluate_model,
     model_candidate,
 )
+from emotion.ml.metrics import classification_metrics
 from emotion.ml.presets import PRESETS
 from emotion.ml.training import AnyTrainingConfig, train_on_dataset
 
-# A quadrant's centre in [0, 1]² (valence, arousal): the V/A target of a 4Q clip.
-QUADRANT_CENTRES = {"Q1": (0.75, 0.75), "Q2": (0.25, 0.75), "Q3": (0.25, 0.25), "Q4": (0.75, 0.25)}
 RENDER_HINT = (
     "not run: render EMOPIA with ../shared/datasets/emopia/render.sh /path/outside/the/repo/"
     "emopia-wav (needs fluidsynth), then pass --emopia /path/outside/the/repo/emopia-wav"
@@ -80,15 +82,21 @@ FAMILIES: list[Family] = [
     Family("SVM on embeddings (`svm`)", "svm", "003"),
     Family("KNN, k = 4, on embeddings (`knn`)", "knn", "003"),
     Family("AV model: valence SVM × arousal SVM on embeddings (`av-model`)", "av-model", "003"),
+    Family("CBSA valence/arousal regression, 94 mapped columns (`cbsa`)", "cbsa", "004"),
+    Family("SVR (RBF, C = 1) valence/arousal, 94 mapped columns (`svr`)", "svr", "004"),
     # Later parts of issue 11 add their rows here:
     # Family("CRNN + BiLSTM, centre loss (`crnn`)", "crnn", "001"),
-    # Family("CBSA valence/arousal regression (`cbsa`)", "cbsa", "004"),
     # Family("mean teacher, 100 % labels (`mean-teacher`)", "mean-teacher", "000"),
 ]
 VARIANTS: list[Family] = [
     Family("SVM on 50 LLDs (the seed's inputs)", _on_llds("svm"), "003"),
     Family("KNN, k = 4, on 50 LLDs", _on_llds("knn"), "003"),
     Family("AV model on 50 LLDs", _on_llds("av-model"), "003"),
+    Family(
+        "SVR on all 550 columns (no feature mapping)",
+        PRESETS["svr"].with_overrides(model__selected_features=0, preset="svr, all columns"),
+        "004",
+    ),
 ]
 
 
@@ -110,7 +118,7 @@ def valence_arousal_rmse(
 ) -> float | None:
     """RMSE over both axes and every test clip of every fold, against the quadrant centres;
     None for a family without a valence/arousal head."""
-    if not predictors or not all(hasattr(p, "predict_valence_arousal") for p in predictors):
+    if not _all_have_valence_arousal(predictors):
         return None
     errors = []
     for predictor, (_, test) in zip(predictors, folds, strict=True):
@@ -120,6 +128,34 @@ def valence_arousal_rmse(
         target = np.array([QUADRANT_CENTRES[dataset.labels[i]] for i in test])
         errors.append((predicted - target) ** 2)
     return float(np.sqrt(np.concatenate(errors).mean()))
+
+
+def _all_have_valence_arousal(predictors: list[Any]) -> bool:
+    # A trained model says whether its architecture has the head; other predictors by having
+    # the method at all.
+    return bool(predictors) and all(
+        getattr(p, "has_valence_arousal", hasattr(p, "predict_valence_arousal")) for p in predictors
+    )
+
+
+def thresholded_macro_f1(
+    predictors: list[Any], dataset: LabelledDataset, *, folds: list[tuple[np.ndarray, np.ndarray]]
+) -> float | None:
+    """Mean over the folds of the macro-F1 of the predicted points' quadrants (each axis
+    thresholded at 0.5); None for a family without a valence/arousal head."""
+    if not _all_have_valence_arousal(predictors):
+        return None
+    scores = []
+    for predictor, (_, test) in zip(predictors, folds, strict=True):
+        points = predictor.predict_valence_arousal([dataset.sequences[i] for i in test])
+        scores.append(
+            classification_metrics(
+                [dataset.labels[i] for i in test],
+                [quadrant_of_point(v, a) for v, a in points],
+                labels=list(QUADRANT_CENTRES),
+            )["macro_f1"]
+        )
+    return float(np.mean(scores))
 
 
 def run_family(
@@ -152,10 +188,10 @@ def run_family(
     )
     summary = result.summary()
     summary["seed_paper"] = family.seed
-    summary["va_rmse"] = valence_arousal_rmse(
-        keeping.predictors,
-        dataset,
-        folds=artist_grouped_folds(dataset.labels, dataset.artists, n_folds=folds, seed=seed),
+    fold_indices = artist_grouped_folds(dataset.labels, dataset.artists, n_folds=folds, seed=seed)
+    summary["va_rmse"] = valence_arousal_rmse(keeping.predictors, dataset, folds=fold_indices)
+    summary["va_thresholded_macro_f1"] = thresholded_macro_f1(
+        keeping.predictors, dataset, folds=fold_indices
     )
     print(f"  training on all {len(dataset)} clips for the timings", file=sys.stderr)
     started = time.perf_counter()

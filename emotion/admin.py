@@ -148,11 +148,12 @@ class MoodModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="family")
     def family(self, version: MoodModelVersion) -> str:
-        """The preset a user chose and the architecture behind it: ``svm (kernel_svm)``."""
+        """The preset a user chose; the architecture behind it shows on hover (the list must
+        fit 1,280 px, and the version's page has the whole architecture)."""
         preset = version.architecture.get("preset")
         name = version.architecture.get("name")
         if preset and name and preset != name:
-            return f"{preset} ({name})"
+            return format_html('<span title="architecture: {}">{}</span>', name, preset)
         return preset or name or EMPTY
 
     @admin.display(description="architecture")

@@ -14,6 +14,10 @@ below, and give it a preset in ``presets``.
 ``fitted_by`` says how ``train_mood_model`` fits a module: ``"backprop"`` (the training loop)
 or ``"sklearn"`` (``classical``: the module's ``fit`` gets the pooled training clips once and
 stores the fitted model in its buffers). Both end as the same kind of module and artifact.
+
+A valence/arousal architecture (``cbsa``, ``svr``) also has ``valence_arousal(features,
+lengths) → (batch, 2)`` in [0, 1]; its ``forward`` gives quadrant logits derived from that
+point, and it is trained on points (``TrainingConfig.objective = "valence_arousal"``).
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ from typing import Any
 
 from torch import nn
 
+from emotion.ml.cbsa import CBSA, CBSAConfig
 from emotion.ml.classical import (
     FITTED_BY_SKLEARN,
     KernelSVM,
     NearestNeighbours,
     NeighboursConfig,
+    SupportVectorRegression,
     SVMConfig,
+    SVRConfig,
     ValenceArousalConfig,
     ValenceArousalModel,
 )
@@ -87,6 +94,19 @@ ARCHITECTURES: dict[str, Architecture] = {
             ValenceArousalConfig,
             ValenceArousalModel,
             "binary valence and arousal SVMs, quadrant = product of both sides (seed 003)",
+            fitted_by=FITTED_BY_SKLEARN,
+        ),
+        Architecture(
+            "cbsa",
+            CBSAConfig,
+            CBSA,
+            "feature mapping, 2-D CNN, BiLSTM, self-attention → valence/arousal (seed 004)",
+        ),
+        Architecture(
+            "svr",
+            SVRConfig,
+            SupportVectorRegression,
+            "feature mapping, mean + std, RBF SVRs (C = 1) for valence and arousal (seed 004)",
             fitted_by=FITTED_BY_SKLEARN,
         ),
     )

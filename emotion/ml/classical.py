@@ -30,6 +30,12 @@ pickled.
   low), each Platt-calibrated. Treating the two answers as independent, a quadrant's
   probability is the product of its two sides: P(Q1) = P(v+)·P(a+), P(Q2) = P(v−)·P(a+),
   P(Q3) = P(v−)·P(a−), P(Q4) = P(v+)·P(a−); the four sum to 1. It reads quadrant labels only.
+- **SVR** (``svr``, seed 004's baseline). Two RBF support vector regressions (C = 1), one for
+  valence and one for arousal, on the pooled columns that seed 004's feature mapping keeps
+  (``feature_mapping``). It is fitted on valence/arousal points in [0, 1]², not labels, and
+  its quadrant logits come from the predicted point through the same product of the two
+  sides (each side a logistic of (x − 0.5) / τ: ``quadrant_logits_of_points``), which the
+  CBSA network (``cbsa``) uses as well.
 
 Hyper-parameters: seed 003's where it states them (k = 4 neighbours; the polynomial and
 linear kernels it found best are in the kernel grid), the rest chosen by an inner
@@ -51,9 +57,11 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedGroupKFold
-from sklearn.svm import SVC
+from sklearn.svm import SVC, SVR
 from torch import nn
+from torch.nn import functional as F
 
+from emotion.ml.feature_mapping import CorrelationSelection
 from emotion.ml.pooled import POOLINGS, pool_segments
 
 # ``Architecture.fitted_by`` of the families here: train_mood_model fits them with ``fit``.
@@ -67,6 +75,15 @@ QUADRANT_AXES: dict[str, tuple[int, int]] = {
     "Q2": (0, 1),
     "Q3": (0, 0),
     "Q4": (1, 0),
+}
+# A quadrant's centre in [0, 1]² (valence, arousal): the regression target of a clip that
+# has a quadrant but no coordinates (4Q). Provisional home: ``emotion.ml.valence_arousal``
+# (another branch) will own the centres and these will be imported from there.
+QUADRANT_CENTRES: dict[str, tuple[float, float]] = {
+    "Q1": (0.75, 0.75),
+    "Q2": (0.25, 0.75),
+    "Q3": (0.25, 0.25),
+    "Q4": (0.75, 0.25),
 }
 _LOG_FLOOR = 1e-6
 
@@ -156,13 +173,21 @@ class NeighboursConfig:
         return cls(**_tupled(data, ("k_grid", "weighting_grid")))
 
 
-class FittedModule(nn.Module):
-    """A module fitted in closed form, its fitted state in buffers.
-
-    Some buffers (support vectors, training points) get their size only when fitted, so
+class ResizableBuffers(nn.Module):
+    """Some buffers (support vectors, training points) get their size only when fitted, so
     loading a state dict first gives each buffer the shape it has there; everything else
-    about loading (strict keys, dtype) is torch's.
-    """
+    about loading (strict keys, dtype) is torch's."""
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        for name, buffer in list(self._buffers.items()):
+            stored = state_dict.get(prefix + name)
+            if buffer is not None and stored is not None and stored.shape != buffer.shape:
+                self._buffers[name] = torch.empty(stored.shape, dtype=buffer.dtype)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+class FittedModule(ResizableBuffers):
+    """A module fitted in closed form, its fitted state in buffers (resized on loading)."""
 
     fitted_by = FITTED_BY_SKLEARN
 
@@ -206,13 +231,6 @@ class FittedModule(nn.Module):
 
     def _standardised(self, pooled: torch.Tensor) -> torch.Tensor:
         return (pooled - self.pooled_mean) / self.pooled_scale
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
-        for name, buffer in list(self._buffers.items()):
-            stored = state_dict.get(prefix + name)
-            if buffer is not None and stored is not None and stored.shape != buffer.shape:
-                self._buffers[name] = torch.empty(stored.shape, dtype=buffer.dtype)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 # --- kernel SVM ------------------------------------------------------------------------------
@@ -420,6 +438,61 @@ class NearestNeighbours(FittedModule):
 # --- the AV model ------------------------------------------------------------------------------
 
 
+def quadrant_log_probabilities(
+    valence: torch.Tensor,
+    arousal: torch.Tensor,
+    *,
+    valence_positive: torch.Tensor,
+    arousal_high: torch.Tensor,
+) -> torch.Tensor:
+    """log P(label) = log P(its valence side) + log P(its arousal side), the two sides taken
+    as independent. ``valence`` and ``arousal`` are (batch, 2) log-probabilities of
+    (negative, positive) and (low, high); ``valence_positive`` and ``arousal_high`` give each
+    label's side (1 or 0), so the result is (batch, n_labels) and sums to 1 in probability."""
+    positive, high = valence_positive, arousal_high
+    return (
+        positive * valence[:, 1:] + (1 - positive) * valence[:, :1]
+        + high * arousal[:, 1:] + (1 - high) * arousal[:, :1]
+    )  # fmt: skip
+
+
+QUADRANT_VALENCE_POSITIVE = torch.tensor([float(QUADRANT_AXES[q][0]) for q in QUADRANT_AXES])
+QUADRANT_AROUSAL_HIGH = torch.tensor([float(QUADRANT_AXES[q][1]) for q in QUADRANT_AXES])
+
+
+def quadrant_logits_of_points(points: torch.Tensor, *, temperature: float) -> torch.Tensor:
+    """Quadrant log-probabilities (batch, 4; columns Q1–Q4) of valence/arousal points in
+    [0, 1]²: each side of each axis is a logistic of (x − 0.5) / temperature, the two axes
+    combine as in the AV model. The argmax is the quadrant of the point thresholded at 0.5."""
+    sides = (points - 0.5) / temperature
+    valence = torch.stack([F.logsigmoid(-sides[:, 0]), F.logsigmoid(sides[:, 0])], dim=1)
+    arousal = torch.stack([F.logsigmoid(-sides[:, 1]), F.logsigmoid(sides[:, 1])], dim=1)
+    return quadrant_log_probabilities(
+        valence,
+        arousal,
+        valence_positive=QUADRANT_VALENCE_POSITIVE.to(points.dtype),
+        arousal_high=QUADRANT_AROUSAL_HIGH.to(points.dtype),
+    )
+
+
+def quadrant_of_point(valence: float, arousal: float) -> str:
+    """The quadrant of a point in [0, 1]², each axis thresholded at 0.5 (0.5 itself counts as
+    positive valence / high arousal)."""
+    sides = (int(valence >= 0.5), int(arousal >= 0.5))
+    return next(label for label, axes in QUADRANT_AXES.items() if axes == sides)
+
+
+def quadrant_points(labels: Sequence[str]) -> np.ndarray:
+    """(n, 2) valence/arousal targets of quadrant labels: each quadrant's centre."""
+    unknown = sorted(set(labels) - set(QUADRANT_CENTRES))
+    if unknown:
+        raise ValueError(
+            f"valence/arousal targets come from quadrant labels {sorted(QUADRANT_CENTRES)}; "
+            f"{unknown} are not quadrants (give the clips' coordinates instead)"
+        )
+    return np.array([QUADRANT_CENTRES[label] for label in labels], dtype=np.float32)
+
+
 class ValenceArousalModel(FittedModule):
     def __init__(self, config: ValenceArousalConfig, *, n_labels: int) -> None:
         super().__init__(config, n_labels=n_labels)
@@ -439,12 +512,9 @@ class ValenceArousalModel(FittedModule):
     def quadrant_log_probabilities(
         self, valence: torch.Tensor, arousal: torch.Tensor
     ) -> torch.Tensor:
-        """log P(label) = log P(its valence side) + log P(its arousal side)."""
-        positive, high = self.valence_positive, self.arousal_high
-        return (
-            positive * valence[:, 1:] + (1 - positive) * valence[:, :1]
-            + high * arousal[:, 1:] + (1 - high) * arousal[:, :1]
-        )  # fmt: skip
+        return quadrant_log_probabilities(
+            valence, arousal, valence_positive=self.valence_positive, arousal_high=self.arousal_high
+        )
 
     def fit(self, pooled, targets, *, labels, groups, sample_weights, seed) -> dict[str, Any]:
         unknown = [label for label in labels if label not in QUADRANT_AXES]
@@ -471,6 +541,123 @@ class ValenceArousalModel(FittedModule):
                 seed=seed,
             )
         return chosen
+
+
+# --- support vector regression of valence and arousal (seed 004's baseline) -------------------
+
+
+@dataclass(frozen=True)
+class SVRConfig:
+    """Seed 004's SVR baseline: one RBF support vector regression per axis, C = 1, on the
+    pooled features its correlation-based feature mapping keeps (``feature_mapping``)."""
+
+    input_dim: int = 550
+    pooling: str = "mean+std"
+    # Columns kept by the feature mapping (0: all of them).
+    selected_features: int = 94
+    C: float = 1.0
+    epsilon: float = 0.1
+    # "scale" is scikit-learn's 1 / (n_features · variance of the pooled training vectors).
+    gamma: float | str = "scale"
+    # Quadrant logits: each side of an axis is a logistic of (x − 0.5) / temperature.
+    temperature: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {self.pooling!r}; choose from {POOLINGS}")
+        if self.input_dim < 1 or self.selected_features < 0:
+            raise ValueError("input_dim must be positive and selected_features non-negative")
+        if self.C <= 0 or self.epsilon < 0 or self.temperature <= 0:
+            raise ValueError("C and temperature must be positive, epsilon non-negative")
+
+    @property
+    def selected_dim(self) -> int:
+        if self.selected_features:
+            return min(self.selected_features, self.input_dim)
+        return self.input_dim
+
+    @property
+    def pooled_dim(self) -> int:
+        return self.selected_dim * len(self.pooling.split("+"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SVRConfig:
+        _check_fields(cls, data)
+        return cls(**data)
+
+
+class SupportVectorRegressor(ResizableBuffers):
+    """One fitted ``sklearn.svm.SVR`` as buffers: f(x) = K(x, support vectors) · dual + b."""
+
+    def __init__(self, pooled_dim: int) -> None:
+        super().__init__()
+        self.register_buffer("support_vectors", torch.zeros(0, pooled_dim))
+        self.register_buffer("dual_coefficients", torch.zeros(0))
+        self.register_buffer("intercept", torch.zeros(1))
+        # [kernel index in KERNELS, gamma, coef0, degree], as the kernel SVM's.
+        self.register_buffer("kernel_parameters", torch.zeros(4))
+
+    def forward(self, standardised: torch.Tensor) -> torch.Tensor:
+        gram = _kernel(standardised, self.support_vectors, self.kernel_parameters)
+        return gram @ self.dual_coefficients + self.intercept
+
+    def copy_from(self, svr: SVR) -> None:
+        self.support_vectors = torch.from_numpy(svr.support_vectors_.astype(np.float32))
+        self.dual_coefficients = torch.from_numpy(svr.dual_coef_[0].astype(np.float32))
+        self.intercept = torch.from_numpy(np.asarray(svr.intercept_, dtype=np.float32))
+        self.kernel_parameters = torch.tensor(
+            [KERNELS.index(svr.kernel), svr._gamma, svr.coef0, svr.degree], dtype=torch.float32
+        )
+
+
+class SupportVectorRegression(FittedModule):
+    """Valence and arousal by two RBF SVRs; quadrant logits from the predicted point.
+
+    ``fit`` reads the clips' valence/arousal targets (``points``), not their labels.
+    """
+
+    def __init__(self, config: SVRConfig, *, n_labels: int) -> None:
+        super().__init__(config, n_labels=n_labels)
+        if n_labels != len(QUADRANT_AXES):
+            raise ValueError(f"a valence/arousal model answers the quadrants {list(QUADRANT_AXES)}")
+        self.feature_mapping = CorrelationSelection(config.input_dim, config.selected_features)
+        self._register_standardiser()
+        self.valence = SupportVectorRegressor(config.pooled_dim)
+        self.arousal = SupportVectorRegressor(config.pooled_dim)
+
+    def pool(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return pool_segments(self.feature_mapping(features), lengths, pooling=self.config.pooling)
+
+    def valence_arousal(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(batch, 2) valence and arousal in [0, 1]."""
+        standardised = self._standardised(self.pool(features, lengths))
+        points = torch.stack([self.valence(standardised), self.arousal(standardised)], dim=1)
+        return points.clamp(0.0, 1.0)
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        points = self.valence_arousal(features, lengths)
+        return quadrant_logits_of_points(points, temperature=self.config.temperature)
+
+    def fit(
+        self, pooled, targets, *, labels, groups, sample_weights, seed, points=None
+    ) -> dict[str, Any]:
+        if points is None:
+            raise ValueError("the SVR regresses valence and arousal: fit it with their points")
+        x = self._standardise_from(np.asarray(pooled, dtype=np.float64))
+        y = np.asarray(points, dtype=np.float64)
+        weights = np.asarray(sample_weights, dtype=np.float64)
+        fitted: dict[str, Any] = {"C": self.config.C}
+        for axis, (name, side) in enumerate((("valence", self.valence), ("arousal", self.arousal))):
+            svr = SVR(kernel="rbf", C=self.config.C, epsilon=self.config.epsilon)
+            svr.set_params(gamma=self.config.gamma)
+            svr.fit(x, y[:, axis], sample_weight=weights)
+            side.copy_from(svr)
+            fitted[f"{name}_support_vectors"] = int(svr.support_vectors_.shape[0])
+            fitted["gamma"] = float(svr._gamma)
+        return fitted
 
 
 # --- inner cross-validation ------------------------------------------------------------------

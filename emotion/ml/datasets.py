@@ -2,9 +2,12 @@
 
 The folder layout is that of ``../shared/datasets/4q``: a ``metadata.csv`` whose ``path``
 column is relative to the folder. Only ``path``, the label column, ``artist`` and ``title`` are
-required. Extracted features are cached in one ``.npz`` per (data set, feature-set version,
-segment length), keyed per file by absolute path + size + mtime, so re-running an experiment
-does not decode 720 MP3s again, and a changed file or extractor is never served stale.
+required. Optional ``valence`` and ``arousal`` columns (in [0, 1], as the valence/arousal
+importer writes them: ``emotion.importers.valence_arousal``) give every clip its point, which
+a valence/arousal model trains on instead of its quadrant's centre. Extracted features are
+cached in one ``.npz`` per (data set, feature-set version, segment length), keyed per file by
+absolute path + size + mtime, so re-running an experiment does not decode 720 MP3s again, and
+a changed file or extractor is never served stale.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class LabelledDataset:
     song_ids: list[str] = field(default_factory=list)
     feature_set_version: str = "unknown"
     segment_seconds: float = 3.0
+    # Per-clip (valence, arousal) in [0, 1] when metadata.csv has both columns; else None.
+    valence_arousal: list[tuple[float, float]] | None = None
 
     @classmethod
     def empty(
@@ -86,6 +91,7 @@ class LabelledDataset:
             song_ids=pick(self.song_ids) if self.song_ids else [],
             feature_set_version=self.feature_set_version,
             segment_seconds=self.segment_seconds,
+            valence_arousal=pick(self.valence_arousal),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -100,6 +106,7 @@ class LabelledDataset:
             "n_failures": len(self.failures),
             "feature_set_version": self.feature_set_version,
             "segment_seconds": self.segment_seconds,
+            "valence_arousal": self.valence_arousal is not None,
         }
 
 
@@ -114,6 +121,26 @@ def read_metadata(folder: str | os.PathLike[str], *, label_column: str = "quadra
         if missing:
             raise ValueError(f"{metadata_path} lacks required columns {missing}")
         return list(reader)
+
+
+VALENCE_AROUSAL_COLUMNS = ("valence", "arousal")
+
+
+def _parse_point(row: dict, *, line: int) -> tuple[float, float]:
+    """A row's (valence, arousal) in [0, 1]; ``line`` is its line in metadata.csv."""
+    point = []
+    for column in VALENCE_AROUSAL_COLUMNS:
+        text = (row.get(column) or "").strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(
+                f"metadata.csv line {line}: {column} {text!r} is not a number"
+            ) from None
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"metadata.csv line {line}: {column} {value} is outside [0, 1]")
+        point.append(value)
+    return point[0], point[1]
 
 
 def load_labelled_dataset(
@@ -148,6 +175,13 @@ def load_labelled_dataset(
     )
     folder_path = Path(folder).resolve()
     rows = read_metadata(folder_path, label_column=label_column)
+    with_points = bool(rows) and all(column in rows[0] for column in VALENCE_AROUSAL_COLUMNS)
+    # Checked before any audio is decoded; line numbers count the header as line 1.
+    point_of_row = {
+        id(row): _parse_point(row, line=line)
+        for line, row in enumerate(rows, start=2)
+        if with_points
+    }
     failures: list[DatasetFailure] = []
     selected: list[dict] = []
     per_label: dict[str, int] = {}
@@ -208,6 +242,7 @@ def load_labelled_dataset(
         segment_seconds=segment_seconds,
         failures=failures,
         confidences=[] if confidence_column else None,
+        valence_arousal=[] if with_points else None,
     )
     for index, row in enumerate(selected):
         relative = row["path"].strip()
@@ -226,6 +261,8 @@ def load_labelled_dataset(
         dataset.titles.append((row.get("title") or "").strip())
         dataset.paths.append(relative)
         dataset.song_ids.append((row.get("song_id") or "").strip())
+        if dataset.valence_arousal is not None:
+            dataset.valence_arousal.append(point_of_row[id(row)])
         if dataset.confidences is not None:
             dataset.confidences.append(_parse_confidence(row.get(confidence_column or "")))
     if dataset.confidences is not None and all(c == 1.0 for c in dataset.confidences):

@@ -5,7 +5,9 @@ columns of the blocks the config reads, fits the min–max normaliser on the tra
 only, holds out an artist-grouped validation split for early stopping and returns a
 :class:`TrainedMoodModel` that carries everything inference needs. An ``EnsembleConfig``
 trains each member the same way and returns an ``EnsembleMoodModel``. Named configurations
-live in ``presets``.
+live in ``presets``. A config's ``objective`` is classification (cross-entropy over the labels)
+or valence/arousal regression (RMSE of the module's ``valence_arousal`` output against each
+clip's point; ``_objective_loss`` is the one place the two differ in the loop).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from torch import nn
 from emotion.features.feature_sets import FEATURE_SETS
 from emotion.ml.architectures import get_architecture
 from emotion.ml.augmentation import AugmentationConfig, augment_sequence
-from emotion.ml.classical import FITTED_BY_SKLEARN
+from emotion.ml.classical import FITTED_BY_SKLEARN, QUADRANT_AXES, quadrant_points
 from emotion.ml.labels import display_names
 from emotion.ml.metrics import classification_metrics
 from emotion.ml.model import ModelConfig, pad_batch
@@ -38,6 +40,11 @@ if TYPE_CHECKING:
     from emotion.ml.ensemble import EnsembleMoodModel
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
+# What a model is trained to do: classify the labels (cross-entropy), or regress each clip's
+# valence/arousal point in [0, 1]² (RMSE; the architecture derives quadrant logits from it).
+CLASSIFICATION = "classification"
+VALENCE_AROUSAL = "valence_arousal"
+OBJECTIVES = (CLASSIFICATION, VALENCE_AROUSAL)
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,17 @@ class TrainingConfig:
     clip_margin: float = 0.05
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     preset: str = "custom"
+    # ``OBJECTIVES``. With "valence_arousal" the loss is the RMSE of the module's
+    # ``valence_arousal`` output against the clips' points (early stopping: validation RMSE).
+    objective: str = CLASSIFICATION
 
     def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; choose from {OBJECTIVES}")
+        if self.objective == VALENCE_AROUSAL and not hasattr(
+            get_architecture(self.architecture).module_class, "valence_arousal"
+        ):
+            raise ValueError(f"architecture {self.architecture!r} has no valence/arousal output")
         if self.optimizer not in {"adam", "adamw", "sgd"}:
             raise ValueError(f"unknown optimizer {self.optimizer!r}")
         if self.monitor not in {"val_loss", "val_macro_f1"}:
@@ -221,32 +237,25 @@ class TrainedMoodModel:
         probabilities = self.predict_proba(sequences, batch_size=batch_size)
         return [self.labels[i] for i in probabilities.argmax(axis=1)]
 
+    @property
+    def has_valence_arousal(self) -> bool:
+        """Whether the module has a regression head: ``valence_arousal(features, lengths)``."""
+        return callable(getattr(self.module, "valence_arousal", None))
+
     def predict_valence_arousal(
         self, sequences: Sequence[np.ndarray], *, batch_size: int = 256
     ) -> np.ndarray | None:
         """The module's own (valence, arousal) per raw sequence, (n, 2) in [0, 1].
 
-        None when the module has no regression head (no ``valence_arousal(features,
-        lengths)`` method): callers then derive the point from the probabilities
-        (``emotion.ml.valence_arousal``).
+        None when the module has no regression head: callers then derive the point from the
+        probabilities (``emotion.ml.valence_arousal``).
         """
-        head = getattr(self.module, "valence_arousal", None)
-        if not callable(head):
+        if not self.has_valence_arousal:
             return None
         if len(sequences) == 0:
             return np.zeros((0, 2), dtype=np.float32)
         scaled = self.normaliser.transform_many([self.select_inputs(s) for s in sequences])
-        self.module.eval()
-        order = np.argsort([s.shape[0] for s in scaled], kind="stable")
-        points = np.zeros((len(scaled), 2), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                indices = order[start : start + batch_size]
-                features, lengths = pad_batch(
-                    [scaled[i] for i in indices], input_dim=scaled[0].shape[1]
-                )
-                points[indices] = head(features, lengths).numpy()
-        return points
+        return _predict_scaled(self.module, scaled, batch_size=batch_size, valence_arousal=True)
 
     def attention_weights(self, sequence: np.ndarray) -> np.ndarray | None:
         """Per-segment attention of one raw sequence (None for architectures without it)."""
@@ -270,21 +279,29 @@ def predict_proba(
 
 
 def _predict_scaled(
-    module: nn.Module, scaled: Sequence[np.ndarray], *, batch_size: int
+    module: nn.Module,
+    scaled: Sequence[np.ndarray],
+    *,
+    batch_size: int,
+    valence_arousal: bool = False,
 ) -> np.ndarray:
+    """Class probabilities, or with ``valence_arousal`` the module's (n, 2) points."""
     module.eval()
     # Sorting by length keeps padding (wasted compute) low; results are put back in order.
     order = np.argsort([s.shape[0] for s in scaled], kind="stable")
-    probabilities = np.zeros((len(scaled), module.n_labels), dtype=np.float32)
+    width = 2 if valence_arousal else module.n_labels
+    outputs = np.zeros((len(scaled), width), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             indices = order[start : start + batch_size]
             features, lengths = pad_batch(
                 [scaled[i] for i in indices], input_dim=scaled[0].shape[1]
             )
-            logits = module(features, lengths)
-            probabilities[indices] = torch.softmax(logits, dim=1).numpy()
-    return probabilities
+            if valence_arousal:
+                outputs[indices] = module.valence_arousal(features, lengths).numpy()
+            else:
+                outputs[indices] = torch.softmax(module(features, lengths), dim=1).numpy()
+    return outputs
 
 
 def grouped_validation_split(
@@ -326,6 +343,42 @@ def _class_weights(label_indices: np.ndarray, n_labels: int, *, mode: str) -> np
         len(label_indices), n_labels * counts, out=np.zeros_like(counts), where=counts > 0
     )
     return weights.astype(np.float32)
+
+
+def _weighted_rmse(
+    predicted: torch.Tensor, points: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """sqrt of the weighted mean over clips of the squared error averaged over both axes."""
+    per_sample = ((predicted - points) ** 2).mean(dim=1)
+    return torch.sqrt((per_sample * weights).sum() / weights.sum().clamp_min(1e-12) + 1e-12)
+
+
+def _rmse(predicted: np.ndarray, points: np.ndarray) -> float:
+    return round(float(np.sqrt(np.mean((predicted - points) ** 2))), 4)
+
+
+def _objective_loss(
+    config: TrainingConfig, *, targets: np.ndarray, points: np.ndarray | None
+) -> Callable[..., torch.Tensor]:
+    """``loss(module, features, lengths, indices, weights, label_smoothing)`` of the
+    objective: cross-entropy of the logits, or the RMSE of the valence/arousal output."""
+    if config.objective == VALENCE_AROUSAL:
+        assert points is not None
+        point_tensor = torch.from_numpy(points)
+
+        def regression(module, features, lengths, indices, weights, label_smoothing):
+            predicted = module.valence_arousal(features, lengths)
+            return _weighted_rmse(predicted, point_tensor[indices], weights)
+
+        return regression
+
+    def classification(module, features, lengths, indices, weights, label_smoothing):
+        batch_targets = torch.from_numpy(targets[indices])
+        return _weighted_loss(
+            module(features, lengths), batch_targets, weights, label_smoothing=label_smoothing
+        )
+
+    return classification
 
 
 def _weighted_loss(
@@ -371,6 +424,7 @@ def train_mood_model(
     feature_set_version: str = "unknown",
     segment_seconds: float = 3.0,
     trained_on: dict[str, Any] | None = None,
+    valence_arousal: Sequence[Sequence[float]] | None = None,
 ) -> TrainedMoodModel | EnsembleMoodModel:
     """Train a mood classifier of any architecture on raw feature sequences.
 
@@ -382,6 +436,12 @@ def train_mood_model(
     config's ``confidence_weighting`` is on. ``on_epoch(epoch, metrics)`` is called after every
     epoch with train / validation loss, validation accuracy and macro-F1 (for an ensemble,
     also ``member``). Same inputs + same seed → identical weights (CPU).
+
+    A config whose ``objective`` is "valence_arousal" regresses each clip's point in [0, 1]²:
+    ``valence_arousal`` ((n, 2), e.g. from an imported DEAM / EmoMusic set) or, without it,
+    the centre of each clip's quadrant label (``classical.QUADRANT_CENTRES``). Its labels are
+    the quadrants, in the order Q1–Q4. A module with a ``feature_mapping`` gets it fitted on
+    the training clips' points first (seed 004's correlation-based feature selection).
     """
     from emotion.ml.presets import resolve_config
 
@@ -399,6 +459,7 @@ def train_mood_model(
             feature_set_version=feature_set_version,
             segment_seconds=segment_seconds,
             trained_on=trained_on,
+            valence_arousal=valence_arousal,
         )
     n = len(sequences)
     if n != len(labels):
@@ -407,7 +468,11 @@ def train_mood_model(
         groups = [f"item-{i}" for i in range(n)]
     if len(groups) != n:
         raise ValueError(f"{n} sequences but {len(groups)} groups")
-    label_list = list(label_order) if label_order is not None else sorted(set(labels))
+    regression = config.objective == VALENCE_AROUSAL
+    if label_order is not None:
+        label_list = list(label_order)
+    else:
+        label_list = list(QUADRANT_AXES) if regression else sorted(set(labels))
     unknown = set(labels) - set(label_list)
     if unknown:
         raise ValueError(f"labels {sorted(unknown)} are not in label_order {label_list}")
@@ -432,6 +497,8 @@ def train_mood_model(
         else np.ones(n, dtype=np.float32)
     )
 
+    points = _valence_arousal_targets(valence_arousal, labels) if regression else None
+
     train_indices, validation_indices = grouped_validation_split(
         labels, groups, fraction=config.validation_fraction, seed=seed
     )
@@ -454,6 +521,11 @@ def train_mood_model(
         torch.manual_seed(seed)
         architecture = get_architecture(config.architecture)
         module = architecture.build(config.model, n_labels=len(label_list))
+        feature_mapping = None
+        if points is not None and hasattr(module, "feature_mapping"):
+            feature_mapping = module.feature_mapping.fit(
+                [scaled[i] for i in train_indices], points[train_indices]
+            )
         if architecture.fitted_by == FITTED_BY_SKLEARN:
             history, best_epoch, best_state = _fit_closed_form(
                 module=module,
@@ -466,6 +538,7 @@ def train_mood_model(
                 label_list=label_list,
                 seed=seed,
                 on_epoch=on_epoch,
+                points=points,
             )
         else:
             history, best_epoch, best_state = _fit(
@@ -481,6 +554,7 @@ def train_mood_model(
                 normaliser=normaliser,
                 rng=rng,
                 on_epoch=on_epoch,
+                points=points,
             )
     module.load_state_dict(best_state)
     module.eval()
@@ -517,6 +591,19 @@ def train_mood_model(
             "macro_f1": best["val_macro_f1"],
             "n": int(len(validation_indices)),
         }
+    if points is not None:
+        metrics["objective"] = VALENCE_AROUSAL
+        metrics["valence_arousal_targets"] = (
+            "quadrant centres" if valence_arousal is None else "given points"
+        )
+        if feature_mapping is not None:
+            metrics["feature_mapping"] = feature_mapping
+        for name, indices in (("train", train_indices), ("validation", validation_indices)):
+            if len(indices):
+                predicted = _predict_scaled(
+                    module, [scaled[i] for i in indices], batch_size=256, valence_arousal=True
+                )
+                metrics[name]["rmse"] = _rmse(predicted, points[indices])
     return TrainedMoodModel(
         module=module,
         model_config=config.model,
@@ -530,6 +617,20 @@ def train_mood_model(
         training_config=config.to_dict(),
         metrics=metrics,
     )
+
+
+def _valence_arousal_targets(
+    valence_arousal: Sequence[Sequence[float]] | None, labels: Sequence[str]
+) -> np.ndarray:
+    """(n, 2) float32 regression targets: the given points, else the quadrants' centres."""
+    if valence_arousal is None:
+        return quadrant_points(labels)
+    points = np.asarray(valence_arousal, dtype=np.float32)
+    if points.shape != (len(labels), 2):
+        raise ValueError(f"valence_arousal must be ({len(labels)}, 2), not {points.shape}")
+    if not np.isfinite(points).all() or points.min() < 0 or points.max() > 1:
+        raise ValueError("valence and arousal must lie in [0, 1]")
+    return points
 
 
 def _input_columns(config: TrainingConfig, feature_set_version: str) -> list[int] | None:
@@ -588,8 +689,10 @@ def _fit(
     normaliser: MinMaxNormaliser,
     rng: np.random.Generator,
     on_epoch: EpochCallback | None,
+    points: np.ndarray | None = None,
 ) -> tuple[list[dict[str, Any]], int, dict[str, torch.Tensor]]:
     input_dim = config.model.input_dim
+    objective_loss = _objective_loss(config, targets=targets, points=points)
     history: list[dict[str, Any]] = []
     best_score = -np.inf
     best_epoch = 0
@@ -602,7 +705,6 @@ def _fit(
         validation_features = pad_batch(
             [scaled[i] for i in validation_indices], input_dim=input_dim
         )
-        validation_targets = torch.from_numpy(targets[validation_indices])
         validation_weights = torch.from_numpy(loss_weights[validation_indices])
 
     for epoch in range(1, config.max_epochs + 1):
@@ -624,12 +726,10 @@ def _fit(
                 for i in batch_indices
             ]
             features, lengths = pad_batch(batch_sequences, input_dim=input_dim)
-            batch_targets = torch.from_numpy(targets[batch_indices])
             batch_weights = torch.from_numpy(loss_weights[batch_indices])
             optimizer.zero_grad(set_to_none=True)
-            logits = module(features, lengths)
-            loss = _weighted_loss(
-                logits, batch_targets, batch_weights, label_smoothing=config.label_smoothing
+            loss = objective_loss(
+                module, features, lengths, batch_indices, batch_weights, config.label_smoothing
             )
             loss.backward()
             if config.grad_clip_norm:
@@ -647,8 +747,8 @@ def _fit(
             with torch.inference_mode():
                 logits = module(*validation_features)
                 val_loss = float(
-                    _weighted_loss(
-                        logits, validation_targets, validation_weights, label_smoothing=0.0
+                    objective_loss(
+                        module, *validation_features, validation_indices, validation_weights, 0.0
                     )
                 )
                 predicted = logits.argmax(dim=1).numpy()
@@ -695,6 +795,7 @@ def _fit_closed_form(
     label_list: list[str],
     seed: int,
     on_epoch: EpochCallback | None,
+    points: np.ndarray | None = None,
 ) -> tuple[list[dict[str, Any]], int, dict[str, torch.Tensor]]:
     """The one "epoch" of an architecture fitted in closed form (``classical``): the training
     clips pooled by the module itself, then its ``fit``. No augmentation, no optimiser; the
@@ -714,6 +815,8 @@ def _fit_closed_form(
         groups=[groups[i] for i in train_indices],
         sample_weights=loss_weights[train_indices],
         seed=seed,
+        # A valence/arousal regression is fitted on the training clips' points.
+        **({} if points is None else {"points": points[train_indices]}),
     )
     record: dict[str, Any] = {"epoch": 1}
     for name, indices in (("train", train_indices), ("val", validation_indices)):
@@ -753,7 +856,8 @@ def train_on_dataset(
 ) -> TrainedMoodModel | EnsembleMoodModel:
     """:func:`train_mood_model` on a labelled data set: its artists keep validation free of
     artist leakage, its label confidences weight the clips, and the artifact records the
-    set's feature definition and a description of it next to ``trained_on``."""
+    set's feature definition and a description of it next to ``trained_on``. A set with
+    valence/arousal columns gives a valence/arousal model its points (else quadrant centres)."""
     return train_mood_model(
         data.sequences,
         data.labels,
@@ -765,4 +869,5 @@ def train_on_dataset(
         feature_set_version=data.feature_set_version,
         segment_seconds=data.segment_seconds,
         trained_on={**(trained_on or {}), **data.describe()},
+        valence_arousal=data.valence_arousal,
     )

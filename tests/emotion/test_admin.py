@@ -157,7 +157,7 @@ def test_the_version_list_names_each_versions_family(admin_client, pooled_versio
     listing = admin_client.get(reverse("admin:emotion_moodmodelversion_changelist"))
 
     assert listing.status_code == 200
-    assert "pooled-mlp (pooled_head)" in listing.content.decode()
+    assert '<span title="architecture: pooled_head">pooled-mlp</span>' in listing.content.decode()
 
 
 def test_a_version_page_reads_as_tables_not_json(admin_client, pooled_version):

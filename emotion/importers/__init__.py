@@ -1,0 +1,1 @@
+"""Importers of external labelled data sets into this project's data-set folder format."""
