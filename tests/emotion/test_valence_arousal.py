@@ -10,9 +10,12 @@ import pytest
 import torch
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 from torch import nn
 
-from emotion.ml import EnsembleMoodModel, classical, tag_tracks
+from emotion.features import LLD_FEATURE_SET_VERSION
+from emotion.ml import EnsembleMoodModel, classical, tag_tracks, train_mood_model
+from emotion.ml.presets import PRESETS
 from emotion.ml.valence_arousal import (
     QUADRANT_CENTRES,
     SOURCE_MODEL,
@@ -23,8 +26,10 @@ from emotion.ml.valence_arousal import (
     predict_valence_arousal,
 )
 from emotion.models import TrackEmotion, ValenceArousalSource
+from emotion.services.registry import activate_model_version, register_model_version
 from emotion.services.tagging import tag_tracks_with_model
-from tests.factories import TrackFactory, analysed_track
+from recommender.services import infer_listener_moods
+from tests.factories import PlayFactory, TrackFactory, analysed_track
 from tests.openapi import assert_matches_documented_response
 from tests.recommender.conftest import LABELS, features_of
 
@@ -303,3 +308,49 @@ def test_the_track_emotion_api_answers_as_documented(mood_catalogue, listener_cl
 def test_the_regression_targets_use_the_same_centres():
     # classical.py keeps a copy until it imports them from here (it is another session's file).
     assert classical.QUADRANT_CENTRES == QUADRANT_CENTRES
+
+
+@pytest.fixture(scope="module")
+def svr_on_llds():
+    """Seed 004's SVR baseline (a valence/arousal head) on the recommender tests' features."""
+    sequences = [
+        features_of(label, seed=20_000 + 100 * k + i, length=4 + i % 5)
+        for k, label in enumerate(LABELS)
+        for i in range(8)
+    ]
+    labels = [label for label in LABELS for _ in range(8)]
+    groups = [f"artist {i % 4} of {label}" for label in LABELS for i in range(8)]
+    preset = PRESETS["svr"].with_overrides(
+        input_blocks=("lld",), model__input_dim=50, model__selected_features=16
+    )
+    return train_mood_model(
+        sequences,
+        labels,
+        groups,
+        preset=preset,
+        seed=0,
+        feature_set_version=LLD_FEATURE_SET_VERSION,
+    )
+
+
+@pytest.mark.django_db
+def test_a_model_with_a_head_tags_tracks_and_moods_with_its_own_points(
+    svr_on_llds, listener, django_capture_on_commit_callbacks
+):
+    tracks = [analysed_track(features_of(label, seed=i)) for i, label in enumerate(LABELS)]
+    with django_capture_on_commit_callbacks(execute=True):
+        version = register_model_version(model=svr_on_llds)
+        activate_model_version(version=version)
+    assert tag_tracks_with_model(version=version, track_ids=[t.pk for t in tracks]) == 4
+
+    expected = svr_on_llds.predict_valence_arousal([features_of(lb, seed=i) for i, lb in
+                                                   enumerate(LABELS)])  # fmt: skip
+    for track, point in zip(tracks, expected, strict=True):
+        emotion = TrackEmotion.objects.get(track=track)
+        assert emotion.valence_arousal_source == SOURCE_MODEL
+        assert (emotion.valence, emotion.arousal) == pytest.approx(tuple(point), abs=1e-5)
+
+    PlayFactory(listener=listener, track=tracks[2], played_at=timezone.now())
+    (snapshot,) = infer_listener_moods(listeners=[listener])
+    assert snapshot.valence_arousal_source == SOURCE_MODEL
+    assert (snapshot.valence, snapshot.arousal) == pytest.approx(tuple(expected[2]), abs=1e-5)
