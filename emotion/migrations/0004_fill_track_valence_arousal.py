@@ -1,32 +1,51 @@
 """Give every track already tagged its valence/arousal point, derived from its stored
 probabilities (no model needed): tags of quadrant models get the expected quadrant centre,
-others keep null. The next tagging by a model with a regression head replaces them."""
+others keep null. The next tagging by a model with a regression head replaces them.
+
+One UPDATE in the database: the point is linear in the probabilities, and fetching a million
+rows into Python to write them back is minutes where this is seconds."""
 
 from django.db import migrations
 
-BATCH_SIZE = 2000
+
+def derived_point_sql() -> tuple[str, str, str]:
+    """SQL for the valence and arousal of a ``probabilities`` JSON column, and the condition
+    that it holds exactly the four quadrants with a positive sum (the centres come from
+    ``emotion.ml.valence_arousal``, so the formula has one definition)."""
+    # Imported here, not at module level: loading migrations should not import torch.
+    from emotion.ml.valence_arousal import QUADRANT_CENTRES
+
+    def probability(label: str) -> str:
+        return f"(probabilities->>'{label}')::double precision"
+
+    total = " + ".join(probability(label) for label in QUADRANT_CENTRES)
+    valence, arousal = (
+        " + ".join(f"{centre[axis]!r} * {probability(label)}" for label, centre in QUADRANT_CENTRES.items())
+        for axis in (0, 1)
+    )
+    labels = ", ".join(f"'{label}'" for label in QUADRANT_CENTRES)
+    condition = (
+        f"jsonb_typeof(probabilities) = 'object' AND probabilities ?& array[{labels}] "
+        f"AND (SELECT count(*) FROM jsonb_object_keys(probabilities)) = {len(QUADRANT_CENTRES)} "
+        f"AND ({total}) > 0"
+    )
+    return f"({valence}) / ({total})", f"({arousal}) / ({total})", condition
+
+
+def fill_points_of(table: str, schema_editor) -> None:
+    from emotion.ml.valence_arousal import SOURCE_QUADRANT_PROBABILITIES
+
+    valence, arousal, condition = derived_point_sql()
+    schema_editor.execute(
+        f"UPDATE {schema_editor.quote_name(table)} SET valence = {valence}, "
+        f"arousal = {arousal}, valence_arousal_source = %s "
+        f"WHERE valence IS NULL AND {condition}",
+        [SOURCE_QUADRANT_PROBABILITIES],
+    )
 
 
 def fill_points(apps, schema_editor):
-    # Imported here, not at module level: loading migrations should not import torch.
-    from emotion.ml.valence_arousal import SOURCE_QUADRANT_PROBABILITIES, point_from_distribution
-
-    TrackEmotion = apps.get_model("emotion", "TrackEmotion")
-    pending = TrackEmotion.objects.filter(valence__isnull=True).only("track_id", "probabilities")
-    batch = []
-    for emotion in pending.iterator(chunk_size=BATCH_SIZE):
-        point = point_from_distribution(emotion.probabilities or {})
-        if point is None:
-            continue
-        emotion.valence, emotion.arousal = point
-        emotion.valence_arousal_source = SOURCE_QUADRANT_PROBABILITIES
-        batch.append(emotion)
-        if len(batch) >= BATCH_SIZE:
-            TrackEmotion.objects.bulk_update(
-                batch, ["valence", "arousal", "valence_arousal_source"]
-            )
-            batch = []
-    TrackEmotion.objects.bulk_update(batch, ["valence", "arousal", "valence_arousal_source"])
+    fill_points_of(apps.get_model("emotion", "TrackEmotion")._meta.db_table, schema_editor)
 
 
 class Migration(migrations.Migration):

@@ -28,6 +28,7 @@ from emotion.ml.valence_arousal import (
 from emotion.models import TrackEmotion, ValenceArousalSource
 from emotion.services.registry import activate_model_version, register_model_version
 from emotion.services.tagging import tag_tracks_with_model
+from recommender.models import MoodSnapshot
 from recommender.services import infer_listener_moods
 from tests.factories import PlayFactory, TrackFactory, analysed_track
 from tests.openapi import assert_matches_documented_response
@@ -354,3 +355,24 @@ def test_a_model_with_a_head_tags_tracks_and_moods_with_its_own_points(
     (snapshot,) = infer_listener_moods(listeners=[listener])
     assert snapshot.valence_arousal_source == SOURCE_MODEL
     assert (snapshot.valence, snapshot.arousal) == pytest.approx(tuple(expected[2]), abs=1e-5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_snapshot_data_migration_derives_points_of_stored_moods(listener, active_model):
+    executor = MigrationExecutor(connection)
+    before = [("recommender", "0003_snapshot_valence_arousal")]
+    executor.migrate(before)
+    OldSnapshot = executor.loader.project_state(before).apps.get_model(
+        "recommender", "MoodSnapshot"
+    )
+    common = {"listener_id": listener.pk, "created_at": "2026-01-01T00:00:00Z", "basis": "spread"}
+    spread = OldSnapshot.objects.create(probabilities={q: 0.25 for q in LABELS}, **common)
+    empty = OldSnapshot.objects.create(probabilities={}, **common)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    spread = MoodSnapshot.objects.get(pk=spread.pk)
+    assert (spread.valence, spread.arousal) == pytest.approx((0.5, 0.5))
+    assert spread.valence_arousal_source == SOURCE_QUADRANT_PROBABILITIES
+    assert MoodSnapshot.objects.get(pk=empty.pk).valence is None
