@@ -45,6 +45,7 @@ from emotion.models import (
     TrainingRun,
     TrainingSource,
     TrainingTrigger,
+    ValenceArousalSource,
 )
 from emotion.selectors import TrackSegments, active_model_version, track_segments
 from emotion.services.analysis import request_track_analysis
@@ -531,6 +532,14 @@ class CuratorLabelInline(admin.StackedInline):
         return formset
 
 
+def describe_valence_arousal(*, valence: float | None, arousal: float | None, source: str) -> str:
+    """A stored valence/arousal point as staff read it (tracks and listeners' moods)."""
+    if valence is None or arousal is None:
+        return "none: the model's emotions are not the four quadrants and it has no V/A head"
+    origin = ValenceArousalSource(source).label if source else "unknown source"
+    return f"valence {valence:.2f}, arousal {arousal:.2f} ({origin})"
+
+
 admin.site.unregister(Track)
 
 
@@ -594,8 +603,14 @@ class TrackWithEmotionAdmin(TrackAdmin):
 
     @admin.display(description="valence / arousal")
     def valence_arousal(self, track: Track) -> str:
-        # The model predicts quadrants only; continuous valence and arousal are a later step.
-        return "not predicted yet: the mood models tag emotions (quadrants) only"
+        emotion = getattr(track, "emotion", None)
+        if emotion is None:
+            return "not tagged"
+        return describe_valence_arousal(
+            valence=emotion.valence,
+            arousal=emotion.arousal,
+            source=emotion.valence_arousal_source,
+        )
 
     @admin.display(description="segments")
     def segments(self, track: Track) -> SafeString:

@@ -106,6 +106,13 @@ class MoodModelVersion(models.Model):
         return self.metrics.get("macro_f1")
 
 
+class ValenceArousalSource(models.TextChoices):
+    # The values of ``emotion.ml.valence_arousal.SOURCES``, spelt out so that loading the
+    # models does not import torch through ``emotion.ml``.
+    MODEL = "model", "the model's valence/arousal head"
+    QUADRANT_PROBABILITIES = "quadrant_probabilities", "derived from quadrant probabilities"
+
+
 class TrackEmotion(models.Model):
     """A track's emotion as tagged by one model version.
 
@@ -123,13 +130,22 @@ class TrackEmotion(models.Model):
     label = models.CharField(max_length=64)
     confidence = models.FloatField()
     probabilities = models.JSONField()
+    # The track's point in the valence–arousal plane, [0, 1]² (``emotion.ml.valence_arousal``):
+    # the model's regression head, or derived from quadrant probabilities; null for a label
+    # set that is not the quadrants. Columns, not JSON, so regions are index range scans.
+    valence = models.FloatField(null=True, blank=True)
+    arousal = models.FloatField(null=True, blank=True)
+    valence_arousal_source = models.CharField(
+        max_length=32, blank=True, choices=ValenceArousalSource.choices
+    )
     tagged_at = models.DateTimeField()
 
     class Meta:
         indexes = [
             models.Index(
                 fields=["model_version", "label", "-confidence"], name="track_emotion_ranking"
-            )
+            ),
+            models.Index(fields=["valence", "arousal"], name="track_emotion_va"),
         ]
 
     def __str__(self) -> str:

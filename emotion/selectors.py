@@ -100,6 +100,21 @@ def feature_sequences(*, track_ids: Iterable[int]) -> dict[int, np.ndarray]:
     return {analysis.track_id: analysis.feature_matrix() for analysis in rows}
 
 
+def track_emotion(*, track_id: int) -> TrackEmotion | None:
+    """The track's emotion as last tagged (with its model version), or None if never tagged."""
+    return TrackEmotion.objects.select_related("model_version").filter(track_id=track_id).first()
+
+
+def valence_arousal_point(
+    *, valence: float | None, arousal: float | None, source: str
+) -> dict | None:
+    """The API's shape of a stored valence/arousal point: ``{"valence", "arousal", "source"}``,
+    or None where there is none (a model whose labels are not the quadrants, without a head)."""
+    if valence is None or arousal is None:
+        return None
+    return {"valence": valence, "arousal": arousal, "source": source}
+
+
 def active_model_version() -> MoodModelVersion | None:
     return MoodModelVersion.objects.filter(is_active=True).first()
 

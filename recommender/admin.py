@@ -19,6 +19,7 @@ from common.admin_tables import (
     truncated,
 )
 from common.charts import chart_img, emotion_colour, empty_chart, new_figure
+from emotion.admin import describe_valence_arousal
 from recommender.models import (
     BeatRun,
     Feedback,
@@ -50,6 +51,7 @@ class MoodSnapshotAdmin(admin.ModelAdmin):
         "basis",
         "label",
         "confidence_percent",
+        "valence_arousal",
         "model_version",
         "window_start",
         "window_end",
@@ -57,7 +59,13 @@ class MoodSnapshotAdmin(admin.ModelAdmin):
         "tracks_used",
         "tracks_skipped",
     )
-    readonly_fields = ("confidence_percent", "distribution", "tracks_used", "tracks_skipped")
+    readonly_fields = (
+        "confidence_percent",
+        "valence_arousal",
+        "distribution",
+        "tracks_used",
+        "tracks_skipped",
+    )
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -72,6 +80,14 @@ class MoodSnapshotAdmin(admin.ModelAdmin):
     @admin.display(description="confidence", ordering="confidence")
     def confidence_percent(self, snapshot: MoodSnapshot) -> str:
         return percent(snapshot.confidence)
+
+    @admin.display(description="valence / arousal")
+    def valence_arousal(self, snapshot: MoodSnapshot) -> str:
+        return describe_valence_arousal(
+            valence=snapshot.valence,
+            arousal=snapshot.arousal,
+            source=snapshot.valence_arousal_source,
+        )
 
     @admin.display(description="distribution")
     def distribution(self, snapshot: MoodSnapshot) -> SafeString:
@@ -331,9 +347,14 @@ class ListenerActivityAdmin(ListenerAdmin):
         if snapshot is None:
             mood = "unknown (nothing inferred yet)"
         else:
+            point = describe_valence_arousal(
+                valence=snapshot.valence,
+                arousal=snapshot.arousal,
+                source=snapshot.valence_arousal_source,
+            )
             mood = (
                 f"{snapshot.label or 'spread'} ({percent(snapshot.confidence)}, "
-                f"{snapshot.get_basis_display()}, {snapshot.created_at:%Y-%m-%d %H:%M})"
+                f"{snapshot.get_basis_display()}, {snapshot.created_at:%Y-%m-%d %H:%M}); {point}"
             )
         return key_value_table(
             {

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,7 +9,8 @@ from rest_framework.views import APIView
 
 from common.openapi import error_response
 from common.pagination import StandardPagination, get_paginated_response
-from emotion.selectors import active_model_version
+from emotion.apis import ValenceArousalOutputSerializer
+from emotion.selectors import active_model_version, valence_arousal_point
 from recommender.models import Feedback
 from recommender.selectors import (
     declared_mood_status,
@@ -50,6 +51,10 @@ class MoodSnapshotOutputSerializer(serializers.Serializer):
     label = serializers.CharField(help_text="empty for an even spread")
     confidence = serializers.FloatField(allow_null=True)
     probabilities = serializers.DictField(child=serializers.FloatField())
+    valence_arousal = serializers.SerializerMethodField(
+        help_text="the mood's point in the valence–arousal plane; null when the model's "
+        "emotions are not the four quadrants and it has no valence/arousal head"
+    )
     model_version = serializers.IntegerField(source="model_version_id", allow_null=True)
     window_start = serializers.DateTimeField(allow_null=True)
     window_end = serializers.DateTimeField(allow_null=True)
@@ -60,6 +65,14 @@ class MoodSnapshotOutputSerializer(serializers.Serializer):
         child=serializers.DictField(), help_text="top tracks left out, with the reason"
     )
 
+    @extend_schema_field(ValenceArousalOutputSerializer(allow_null=True))
+    def get_valence_arousal(self, snapshot) -> dict | None:
+        return valence_arousal_point(
+            valence=snapshot.valence,
+            arousal=snapshot.arousal,
+            source=snapshot.valence_arousal_source,
+        )
+
 
 class RecommendationOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -68,7 +81,13 @@ class RecommendationOutputSerializer(serializers.Serializer):
     emotion = serializers.CharField(source="target_label")
     emotion_probability = serializers.FloatField(source="track_probability")
     score = serializers.FloatField()
-    explanation = serializers.DictField()
+    explanation = serializers.DictField(
+        help_text="why this track: reason, target_emotion, fills_in_for, turned_down, "
+        "nothing_left, declared_mood, mood_basis, mood_snapshot, top_tracks, model_version, "
+        "policy, ranking, and the two points in the valence–arousal plane, "
+        "mood_valence_arousal (the listener's) and track_valence_arousal (the track's), "
+        'each {"valence", "arousal", "source"} as in ValenceArousalOutput, or null'
+    )
     feedback = serializers.CharField()
     created_at = serializers.DateTimeField()
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from catalogue.models import Track
-from emotion.models import MoodModelVersion
+from emotion.models import MoodModelVersion, ValenceArousalSource
 
 
 class MoodBasis(models.TextChoices):
@@ -31,6 +31,13 @@ class MoodSnapshot(models.Model):
     label = models.CharField(max_length=64, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     probabilities = models.JSONField(default=dict)
+    # The mood's point in the valence–arousal plane, as for a track (``TrackEmotion``); null
+    # when the model's labels are not the quadrants.
+    valence = models.FloatField(null=True, blank=True)
+    arousal = models.FloatField(null=True, blank=True)
+    valence_arousal_source = models.CharField(
+        max_length=32, blank=True, choices=ValenceArousalSource.choices
+    )
     model_version = models.ForeignKey(
         MoodModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

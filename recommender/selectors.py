@@ -129,6 +129,10 @@ class Candidate:
     song_key: str
     artist: str
     probability: float
+    # The track's valence/arousal point (null for a non-quadrant model without a head).
+    valence: float | None = None
+    arousal: float | None = None
+    valence_arousal_source: str = ""
 
 
 def unserved_track_tags(
@@ -225,12 +229,18 @@ def recommendation_candidates(
     # Over-fetch: song-key duplicates collapse below and the ranking re-orders by more than
     # probability.
     rows = rows.order_by("-confidence", "track_id").values_list(
-        "track_id", "track__song_key", "track__artist", "confidence"
+        "track_id",
+        "track__song_key",
+        "track__artist",
+        "confidence",
+        "valence",
+        "arousal",
+        "valence_arousal_source",
     )[: limit * 4]
     candidates: dict[str, Candidate] = {}
-    for track_id, song_key, artist, confidence in rows:
+    for track_id, song_key, artist, confidence, *point in rows:
         if song_key not in candidates:
-            candidates[song_key] = Candidate(track_id, song_key, artist, confidence)
+            candidates[song_key] = Candidate(track_id, song_key, artist, confidence, *point)
     return list(candidates.values())
 
 

@@ -18,9 +18,15 @@ from django.utils import timezone
 
 from catalogue.models import Track
 from common.tasks import tasks_run_in_process
-from emotion.ml import average_sequences, display_name
+from emotion.ml import average_sequences, display_name, tag_tracks
+from emotion.ml.valence_arousal import SOURCE_QUADRANT_PROBABILITIES, point_from_distribution
 from emotion.models import MoodModelVersion
-from emotion.selectors import active_model_version, feature_sequences, load_mood_model
+from emotion.selectors import (
+    active_model_version,
+    feature_sequences,
+    load_mood_model,
+    valence_arousal_point,
+)
 from listening.selectors import most_played_tracks
 from recommender.models import (
     Feedback,
@@ -130,18 +136,20 @@ def infer_listener_moods(
 
     if inferable:
         model = load_mood_model(version=version)
-        probabilities = model.predict_proba([average for *_, average in inferable])
-        for (listener, used, skipped, _), row in zip(inferable, probabilities, strict=True):
-            distribution = {label: float(p) for label, p in zip(model.labels, row, strict=True)}
-            best = max(distribution, key=distribution.get)
+        # The same pass as tagging a track: probabilities and the valence/arousal point.
+        predictions = tag_tracks(model, [average for *_, average in inferable])
+        for (listener, used, skipped, _), prediction in zip(inferable, predictions, strict=True):
             snapshots.append(
                 MoodSnapshot(
                     listener=listener,
                     created_at=now,
                     basis=MoodBasis.INFERRED,
-                    label=best,
-                    confidence=distribution[best],
-                    probabilities=distribution,
+                    label=prediction.label,
+                    confidence=prediction.confidence,
+                    probabilities=prediction.probabilities,
+                    valence=prediction.valence,
+                    arousal=prediction.arousal,
+                    valence_arousal_source=prediction.valence_arousal_source or "",
                     model_version=version,
                     window_start=window_start,
                     window_end=now,
@@ -176,6 +184,7 @@ def cold_start_snapshot(
         distribution = {label: float(label == state.declared_label) for label in labels}
         return MoodSnapshot(
             **common,
+            **_derived_point(distribution),
             basis=MoodBasis.DECLARED,
             label=state.declared_label,
             confidence=1.0,
@@ -193,15 +202,33 @@ def cold_start_snapshot(
             label=previous.label,
             confidence=previous.confidence,
             probabilities=previous.probabilities,
+            valence=previous.valence,
+            arousal=previous.arousal,
+            valence_arousal_source=previous.valence_arousal_source,
             tracks=previous.tracks,
         )
+    spread = {label: 1.0 / len(labels) for label in labels}
     return MoodSnapshot(
         **common,
+        **_derived_point(spread),
         basis=MoodBasis.SPREAD,
         label="",
         confidence=None,
-        probabilities={label: 1.0 / len(labels) for label in labels},
+        probabilities=spread,
     )
+
+
+def _derived_point(distribution: dict[str, float]) -> dict:
+    """A cold-start mood's valence/arousal fields: no features to read, so derived from its
+    distribution (the declared quadrant's centre; the middle for an even spread)."""
+    point = point_from_distribution(distribution)
+    if point is None:
+        return {"valence": None, "arousal": None, "valence_arousal_source": ""}
+    return {
+        "valence": point[0],
+        "arousal": point[1],
+        "valence_arousal_source": SOURCE_QUADRANT_PROBABILITIES,
+    }
 
 
 def current_mood(*, listener: User) -> MoodSnapshot:
@@ -450,7 +477,15 @@ def recommend_tracks(
                 score=item.score,
                 snapshot=snapshot,
                 model_version=version,
-                explanation={**explanations[label], "ranking": item.reasons},
+                explanation={
+                    **explanations[label],
+                    "track_valence_arousal": valence_arousal_point(
+                        valence=item.candidate.valence,
+                        arousal=item.candidate.arousal,
+                        source=item.candidate.valence_arousal_source,
+                    ),
+                    "ranking": item.reasons,
+                },
                 created_at=now,
             )
             for rank, (label, item) in enumerate(placed, start=1)
@@ -617,6 +652,11 @@ def _explanation(
         "declared_mood": declared,
         "mood_basis": snapshot.basis,
         "mood_snapshot": snapshot.pk,
+        "mood_valence_arousal": valence_arousal_point(
+            valence=snapshot.valence,
+            arousal=snapshot.arousal,
+            source=snapshot.valence_arousal_source,
+        ),
         "top_tracks": snapshot.tracks,
         "model_version": version.pk,
         "policy": "explicit" if chosen else policy,

@@ -106,6 +106,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("api/v1/tracks/<id:track_id>/analysis/", "GET"): Row(
         "/api/v1/tracks/{track}/analysis/", (401, 200, 200, 200)
     ),
+    ("api/v1/tracks/<id:track_id>/emotion/", "GET"): Row(
+        "/api/v1/tracks/{track}/emotion/", (401, 200, 200, 200)
+    ),
     # Lists are each caller's own (tested in the apps' tests); everyone may ask.
     ("api/v1/plays/", "GET"): Row("/api/v1/plays/", (401, 200, 200, 200)),
     ("api/v1/plays/", "POST"): Row(

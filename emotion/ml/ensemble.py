@@ -92,6 +92,27 @@ class EnsembleMoodModel:
         probabilities = self.predict_proba(sequences, batch_size=batch_size)
         return [self.labels[i] for i in probabilities.argmax(axis=1)]
 
+    def predict_valence_arousal(
+        self, sequences: Sequence[np.ndarray], *, batch_size: int = 256
+    ) -> np.ndarray | None:
+        """The weighted mean of the members' regression heads; None when no member has one.
+
+        Members without a head are left out (their weights renormalised over the others):
+        a point derived from their probabilities would mix two kinds of estimate.
+        """
+        weights = self.weights or [1.0] * len(self.members)
+        heads = [
+            (weight, points)
+            for weight, member in zip(weights, self.members, strict=True)
+            if (points := member.predict_valence_arousal(sequences, batch_size=batch_size))
+            is not None
+        ]
+        if not heads:
+            return None
+        total_weight = sum(weight for weight, _ in heads)
+        total = sum(weight / total_weight * points for weight, points in heads)
+        return np.asarray(total, dtype=np.float32)
+
     def attention_weights(self, sequence: np.ndarray) -> np.ndarray | None:
         """The first attentive member's weights (None if no member has attention)."""
         for member in self.members:

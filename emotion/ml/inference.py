@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emotion.ml.valence_arousal import predict_valence_arousal
+
 if TYPE_CHECKING:
     from emotion.ml.artifact import MoodModel
 
@@ -18,6 +20,11 @@ class MoodPrediction:
     display_name: str
     confidence: float
     probabilities: dict[str, float]
+    # The track's point in the valence–arousal plane and where it came from (``model``: a
+    # regression head; ``quadrant_probabilities``: derived); None for non-quadrant labels.
+    valence: float | None = None
+    arousal: float | None = None
+    valence_arousal_source: str | None = None
 
 
 def tag_tracks(
@@ -25,16 +32,23 @@ def tag_tracks(
 ) -> list[MoodPrediction]:
     """One prediction per raw feature sequence (any lengths), in input order."""
     probabilities = model.predict_proba(sequences, batch_size=batch_size)
+    points = predict_valence_arousal(
+        model, sequences, probabilities=probabilities, batch_size=batch_size
+    )
     predictions = []
-    for row in probabilities:
+    for index, row in enumerate(probabilities):
         best = int(row.argmax())
         label = model.labels[best]
+        point = None if points.points is None else points.points[index]
         predictions.append(
             MoodPrediction(
                 label=label,
                 display_name=model.display_names.get(label, label),
                 confidence=float(row[best]),
                 probabilities={lbl: float(p) for lbl, p in zip(model.labels, row, strict=True)},
+                valence=None if point is None else float(point[0]),
+                arousal=None if point is None else float(point[1]),
+                valence_arousal_source=points.source,
             )
         )
     return predictions

@@ -260,14 +260,19 @@ class TrainedMoodModel:
 
     @property
     def has_valence_arousal(self) -> bool:
-        return hasattr(self.module, "valence_arousal")
+        """Whether the module has a regression head: ``valence_arousal(features, lengths)``."""
+        return callable(getattr(self.module, "valence_arousal", None))
 
     def predict_valence_arousal(
         self, sequences: Sequence[np.ndarray], *, batch_size: int = 256
-    ) -> np.ndarray:
-        """(n, 2) valence and arousal in [0, 1] of raw sequences (V/A architectures only)."""
+    ) -> np.ndarray | None:
+        """The module's own (valence, arousal) per raw sequence, (n, 2) in [0, 1].
+
+        None when the module has no regression head: callers then derive the point from the
+        probabilities (``emotion.ml.valence_arousal``).
+        """
         if not self.has_valence_arousal:
-            raise TypeError(f"a {self.architecture} model has no valence/arousal output")
+            return None
         if len(sequences) == 0:
             return np.zeros((0, 2), dtype=np.float32)
         scaled = self.normaliser.transform_many([self.select_inputs(s) for s in sequences])

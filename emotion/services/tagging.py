@@ -84,12 +84,24 @@ def tag_tracks_with_model(*, version: MoodModelVersion, track_ids: Sequence[int]
                 label=prediction.label,
                 confidence=prediction.confidence,
                 probabilities=prediction.probabilities,
+                valence=prediction.valence,
+                arousal=prediction.arousal,
+                valence_arousal_source=prediction.valence_arousal_source or "",
                 tagged_at=now,
             )
             for track_id, prediction in zip(ids, predictions, strict=True)
         ],
         update_conflicts=True,
         unique_fields=["track"],
-        update_fields=["model_version", "label", "confidence", "probabilities", "tagged_at"],
+        update_fields=[
+            "model_version",
+            "label",
+            "confidence",
+            "probabilities",
+            "valence",
+            "arousal",
+            "valence_arousal_source",
+            "tagged_at",
+        ],
     )
     return len(ids)

@@ -21,6 +21,7 @@ from recommender.dashboard.selectors import (
     BeatEntry,
     DailyPlays,
     EmotionDistribution,
+    ValenceArousalSample,
 )
 from recommender.models import BeatRunOutcome
 
@@ -135,6 +136,60 @@ def emotion_distribution_chart(
     parts = ", ".join(f"{name}: {count:,}" for name, count in zip(names, counts, strict=True))
     return chart_img(
         figure, alt=f"Tracks per emotion, as model v{model.version.pk} tags them: {parts}"
+    )
+
+
+def valence_arousal_chart(sample: ValenceArousalSample, *, model: ActiveModel | None) -> SafeString:
+    if model is None:
+        return _empty("No mood model is active, so no track has a valence/arousal point yet")
+    version = model.version.pk
+    if sample.tagged == 0:
+        return _empty(f"No track is tagged by model v{version} yet")
+    if not sample.points:
+        message = (
+            f"None of the {sample.tagged:,} tracks tagged by model v{version} has a "
+            "valence/arousal point:\nits emotions are not the four quadrants and it has no "
+            "valence/arousal head"
+        )
+        return chart_img(empty_chart(message), alt=message.replace("\n", " "))
+    figure = new_figure(width=6.0, height=4.0)
+    axes = figure.add_subplot()
+    points = np.array([(valence, arousal) for valence, arousal, _ in sample.points])
+    labels = np.array([label for *_, label in sample.points])
+    summary = []
+    for index, (label, name) in enumerate(zip(sample.labels, sample.display_names, strict=True)):
+        mine = points[labels == label]
+        if not len(mine):
+            continue
+        axes.scatter(
+            mine[:, 0], mine[:, 1], s=9, alpha=0.6, color=emotion_colour(index),
+            label=name, linewidths=0,
+        )  # fmt: skip
+        valence, arousal = mine.mean(axis=0)
+        summary.append(f"{name}: {len(mine):,} around ({valence:.2f}, {arousal:.2f})")
+    axes.axhline(0.5, color=NEUTRAL, linewidth=0.6)
+    axes.axvline(0.5, color=NEUTRAL, linewidth=0.6)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_aspect("equal")
+    axes.set_xlabel("valence")
+    axes.set_ylabel("arousal")
+    figure.legend(fontsize=8, loc="outside right upper", markerscale=2)
+    shown = (
+        f"a sample of {len(points):,} of the {sample.tagged:,} tagged tracks (one in every "
+        f"{sample.step:,} by track id)"
+        if sample.sampled
+        else f"all {len(points):,} tracks"
+    )
+    axes.set_title(
+        f"Model v{version}: {len(points):,} of {sample.tagged:,} tagged tracks"
+        + (f" (1 in {sample.step:,} by id)" if sample.sampled else ""),
+        fontsize=9,
+    )
+    return chart_img(
+        figure,
+        alt=f"Catalogue in the valence/arousal plane, model v{version}, {shown}: "
+        + "; ".join(summary),
     )
 
 

@@ -9,6 +9,7 @@ rows than a panel shows.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -18,7 +19,7 @@ from typing import Any
 from celery.schedules import maybe_schedule
 from django.conf import settings
 from django.db.models import Case, Count, F, Min, Q, TextField, Value, When
-from django.db.models.functions import Left, Replace, StrIndex, TruncDay, TruncWeek
+from django.db.models.functions import Left, Mod, Replace, StrIndex, TruncDay, TruncWeek
 from django.utils import timezone
 
 from catalogue.models import Track
@@ -42,6 +43,8 @@ FAILURE_REASON_GROUPS = 10
 # removed), so the key stays short however long the reasons are.
 FAILURE_REASON_KEY_LENGTH = 120
 TRAINING_RUNS_SHOWN = 10
+# The valence/arousal scatter draws at most this many tracks (a sample beyond it).
+VALENCE_AROUSAL_POINTS = 5000
 # A beat entry is late when its next run is overdue by more than this: beat itself, or every
 # worker, has stopped.
 BEAT_LATE_AFTER = dt.timedelta(minutes=5)
@@ -168,6 +171,52 @@ def catalogue_emotions(*, model: ActiveModel | None) -> EmotionDistribution:
         counts=[active.get(label, 0) for label in labels],
         tracks=tracks,
         tagged_by_other_versions=older,
+    )
+
+
+@dataclass(frozen=True)
+class ValenceArousalSample:
+    """Tracks of the active model placed in the valence–arousal plane: all of them, or every
+    ``step``-th track id when there are more than ``VALENCE_AROUSAL_POINTS``."""
+
+    labels: list[str]
+    display_names: list[str]
+    tagged: int
+    step: int
+    # (valence, arousal, label) per track shown.
+    points: list[tuple[float, float, str]]
+
+    @property
+    def sampled(self) -> bool:
+        return self.step > 1
+
+
+def catalogue_valence_arousal(
+    *, distribution: EmotionDistribution, model: ActiveModel | None
+) -> ValenceArousalSample:
+    """The catalogue's points, at most ``VALENCE_AROUSAL_POINTS``, chosen in the database.
+
+    One query. The sample is every k-th track id (k from the tagged count the catalogue panel
+    already has), so it is spread over the catalogue like the ids are, and the same on every
+    reload; the hard limit still bounds the rows if ids are unevenly spread.
+    """
+    if model is None or distribution.tagged == 0:
+        return ValenceArousalSample(
+            distribution.labels, distribution.display_names, distribution.tagged, 1, []
+        )
+    step = max(1, math.ceil(distribution.tagged / VALENCE_AROUSAL_POINTS))
+    rows = TrackEmotion.objects.filter(
+        model_version=model.version, valence__isnull=False, arousal__isnull=False
+    )
+    if step > 1:
+        rows = rows.alias(bucket=Mod("track_id", step)).filter(bucket=0)
+    points = list(
+        rows.order_by("track_id").values_list("valence", "arousal", "label")[
+            :VALENCE_AROUSAL_POINTS
+        ]
+    )
+    return ValenceArousalSample(
+        distribution.labels, distribution.display_names, distribution.tagged, step, points
     )
 
 

@@ -19,6 +19,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
     now = timezone.now()
     model = selectors.active_model()
     distribution = selectors.catalogue_emotions(model=model)
+    valence_arousal = selectors.catalogue_valence_arousal(distribution=distribution, model=model)
     states = selectors.analysis_states()
     acceptance = selectors.acceptance(
         now=now, labels=model.version.labels if model is not None else ()
@@ -31,6 +32,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "now": now,
         "model": model,
         "distribution": distribution,
+        "valence_arousal": valence_arousal,
         "states": states,
         "failure_groups": selectors.failure_reason_groups(),
         "acceptance": acceptance,
@@ -45,6 +47,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
             "confusion": charts.confusion_matrix_chart(model),
             "emotions": charts.emotion_distribution_chart(distribution, model=model),
             "analyses": charts.analysis_states_chart(states),
+            "valence_arousal": charts.valence_arousal_chart(valence_arousal, model=model),
             "acceptance_weekly": charts.acceptance_per_week_chart(acceptance),
             "acceptance_emotions": charts.acceptance_per_emotion_chart(acceptance),
             "plays": charts.plays_per_day_chart(daily_plays),

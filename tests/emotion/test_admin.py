@@ -123,7 +123,8 @@ def test_the_track_list_and_page_show_analysis_emotion_and_why(admin_client, poo
     content = page.content.decode()
     assert 'class="chart"' in content and "data:image/png;base64," in content
     assert "has no attention" in content and f"probability of {emotion.label}" in content
-    assert "Valence / arousal" in content and "not predicted yet" in content
+    assert "Valence / arousal" in content
+    assert f"valence {emotion.valence:.2f}, arousal {emotion.arousal:.2f} (derived from" in content
     assert "Curator label (training data)" in content and "curator_label-0-label" in content
 
 

@@ -43,6 +43,7 @@ def test_the_listener_page_starts_with_the_summary_chart_and_answers(
     assert "0.50 (1 accepted of 2 answered)" in content and "4 recommendations" in content
     snapshot = MoodSnapshot.objects.filter(listener=listener).first()
     assert f"{snapshot.label} (" in content
+    assert f"valence {snapshot.valence:.2f}, arousal {snapshot.arousal:.2f}" in content
     assert re.search(r'<img class="chart" alt="mood of [^"]+" src="data:image/png;base64,', content)
     accepted, rejected = answered.recommendations[0], answered.recommendations[1]
     for recommendation, answer in ((accepted, "accept"), (rejected, "reject")):
@@ -124,6 +125,7 @@ def test_a_snapshot_page_reads_as_tables(admin_client, listener, mood_catalogue)
     content = page.content.decode()
     assert page.status_code == 200
     assert "Q3 song 0" in content and "{&quot;" not in content
+    assert f"valence {snapshot.valence:.2f}, arousal {snapshot.arousal:.2f} (derived" in content
     assert content.count('<th scope="row">Q') == 4  # one row per emotion
     listing = admin_client.get(
         reverse("admin:recommender_moodsnapshot_changelist"), {"listener": listener.pk}

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from emotion.ml.metrics import classification_metrics
+from emotion.ml.valence_arousal import point_from_distribution
 from emotion.models import AnalysisStatus, TrackAnalysis, TrackEmotion, TrainingRun
 from emotion.services.registry import activate_model_version, register_model_version
 from listening.tasks import sweep_imports
@@ -41,12 +42,13 @@ from tests.recommender.conftest import LABELS
 from tests.worker_process import wait_for
 
 DASHBOARD = "/admin/dashboard/"
-CHART_COUNT = 7
+CHART_COUNT = 8
 # What each chart says (its alt text and its image) on an empty database, in page order.
 EMPTY_DATABASE_CHARTS = [
     "No mood model is active yet, so there is no confusion matrix",
     "The catalogue has no tracks yet",
     "No track has been analysed yet",
+    "No mood model is active, so no track has a valence/arousal point yet",
     "No recommendations served in the last 12 weeks",
     "No recommendations served in the last 12 weeks",
     "No plays in the last 30 days",
@@ -88,12 +90,17 @@ def build_dashboard_data(*, version, now: dt.datetime) -> dict:
     tracks = [TrackFactory() for _ in range(sum(TAGGED.values()) + UNTAGGED_TRACKS)]
     tagged = [label for label, n in TAGGED.items() for _ in range(n)]
     for track, label in zip(tracks, tagged, strict=False):
+        probabilities = {other: 0.8 if other == label else 0.2 / 3 for other in LABELS}
+        valence, arousal = point_from_distribution(probabilities)
         TrackEmotion.objects.create(
             track=track,
             model_version=version,
             label=label,
             confidence=0.8,
-            probabilities={other: 0.8 if other == label else 0.2 / 3 for other in LABELS},
+            probabilities=probabilities,
+            valence=valence,
+            arousal=arousal,
+            valence_arousal_source="quadrant_probabilities",
             tagged_at=now,
         )
 
@@ -202,7 +209,7 @@ def test_the_dashboard_shows_the_model_the_catalogue_acceptance_plays_and_queues
     page = response.content.decode()
     alts = chart_alts(response.content)
     assert len(alts) == CHART_COUNT
-    confusion, emotions, analyses, weekly, per_emotion, plays, beat = alts
+    confusion, emotions, analyses, valence_arousal, weekly, per_emotion, plays, beat = alts
     metrics = evaluated_model.metrics
     assert confusion.startswith(
         f"Held-out confusion matrix of model v{evaluated_model.pk} "
@@ -215,6 +222,12 @@ def test_the_dashboard_shows_the_model_the_catalogue_acceptance_plays_and_queues
     assert analyses == (
         "Audio analyses by state: pending: 2, running: 1, done (current): 7, done (stale): 1, "
         "failed: 5"
+    )
+    # 0.8 of a quadrant's centre and 0.2 spread over the other three: 0.75·0.8667 + 0.25·0.1333.
+    assert valence_arousal == (
+        f"Catalogue in the valence/arousal plane, model v{evaluated_model.pk}, all 10 tracks: "
+        f"Q1 {names['Q1']}: 4 around (0.68, 0.68); Q2 {names['Q2']}: 3 around (0.32, 0.68); "
+        f"Q3 {names['Q3']}: 2 around (0.32, 0.32); Q4 {names['Q4']}: 1 around (0.68, 0.32)"
     )
     assert "seed: " in weekly and "bandit: " in weekly
     assert per_emotion.endswith(
@@ -274,6 +287,46 @@ def test_the_panels_count_in_the_database_over_their_windows(evaluated_model):
     distribution = selectors.catalogue_emotions(model=selectors.active_model())
     assert distribution.counts == [4, 3, 2, 1]
     assert (distribution.tracks, distribution.untagged) == (18, 8)
+
+
+def test_a_large_catalogue_is_sampled_in_the_database_and_the_page_says_so(
+    staff_browser_client, evaluated_model, monkeypatch
+):
+    build_dashboard_data(version=evaluated_model, now=timezone.now())
+    monkeypatch.setattr(selectors, "VALENCE_AROUSAL_POINTS", 4)
+
+    sample = selectors.catalogue_valence_arousal(
+        distribution=selectors.catalogue_emotions(model=selectors.active_model()),
+        model=selectors.active_model(),
+    )
+    assert (sample.tagged, sample.step, sample.sampled) == (10, 3, True)
+    tagged = TrackEmotion.objects.filter(model_version=evaluated_model)
+    tagged_ids = sorted(tagged.values_list("track_id", flat=True))
+    expected = [track_id for track_id in tagged_ids if track_id % 3 == 0][:4]
+    assert len(sample.points) == len(expected)
+    stored = TrackEmotion.objects.in_bulk(expected)
+    assert sample.points == [
+        (stored[i].valence, stored[i].arousal, stored[i].label) for i in expected
+    ]
+
+    page = staff_browser_client.get(DASHBOARD).content
+    (alt,) = [a for a in chart_alts(page) if a.startswith("Catalogue in the valence/arousal")]
+    assert f"a sample of {len(expected)} of the 10 tagged tracks (one in every 3" in alt
+    assert b"Sampled: " in page
+
+
+def test_the_scatter_says_why_when_tracks_have_no_point(staff_browser_client, evaluated_model):
+    nothing_tagged = chart_alts(staff_browser_client.get(DASHBOARD).content)[3]
+    assert nothing_tagged == f"No track is tagged by model v{evaluated_model.pk} yet"
+    build_dashboard_data(version=evaluated_model, now=timezone.now())
+    TrackEmotion.objects.update(valence=None, arousal=None, valence_arousal_source="")
+
+    alt = chart_alts(staff_browser_client.get(DASHBOARD).content)[3]
+
+    assert alt == (
+        f"None of the 10 tracks tagged by model v{evaluated_model.pk} has a valence/arousal "
+        "point: its emotions are not the four quadrants and it has no valence/arousal head"
+    )
 
 
 def test_tracks_still_tagged_by_an_older_version_are_told_apart(

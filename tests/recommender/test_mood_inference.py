@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from emotion.ml import TrainedMoodModel, train_mood_model
 from emotion.ml.presets import resolve_config
+from emotion.ml.valence_arousal import QUADRANT_CENTRES, point_from_distribution
 from emotion.services.registry import activate_model_version, register_model_version
 from recommender.models import MoodBasis, MoodSnapshot
 from recommender.services import (
@@ -321,3 +322,64 @@ def test_listener_mood_works_for_every_architecture(
     assert snapshot.basis == MoodBasis.INFERRED
     assert snapshot.label == "Q2"
     assert snapshot.model_version.architecture["name"] == model.architecture
+
+
+def test_an_inferred_mood_has_its_point_in_the_valence_arousal_plane(listener, mood_catalogue):
+    play(listener, mood_catalogue["Q2"][0], times=3, last=NOW - dt.timedelta(hours=1))
+
+    (snapshot,) = infer_listener_moods(listeners=[listener], now=NOW)
+
+    snapshot.refresh_from_db()
+    assert snapshot.valence_arousal_source == "quadrant_probabilities"
+    assert (snapshot.valence, snapshot.arousal) == pytest.approx(
+        point_from_distribution(snapshot.probabilities)
+    )
+    # Tense / angry: negative valence, high arousal.
+    assert snapshot.valence < 0.5 < snapshot.arousal
+
+
+def test_every_listener_of_a_batch_gets_the_point_of_their_own_mood(mood_catalogue):
+    listeners = [ListenerFactory() for _ in LABELS]
+    for listener, label in zip(listeners, LABELS, strict=True):
+        play(listener, mood_catalogue[label][0], times=2, last=timezone.now())
+
+    refresh_recently_active_moods(active_since=timezone.now() - dt.timedelta(hours=1))
+
+    for listener, label in zip(listeners, LABELS, strict=True):
+        snapshot = MoodSnapshot.objects.get(listener=listener)
+        centre = QUADRANT_CENTRES[label]
+        assert snapshot.label == label
+        assert abs(snapshot.valence - centre[0]) < 0.25
+        assert abs(snapshot.arousal - centre[1]) < 0.25
+
+
+def test_cold_start_moods_have_points_too(listener, mood_catalogue):
+    (spread,) = infer_listener_moods(listeners=[listener], now=NOW)
+    assert (spread.valence, spread.arousal) == pytest.approx((0.5, 0.5))
+    assert spread.valence_arousal_source == "quadrant_probabilities"
+
+    play(listener, mood_catalogue["Q1"][0], times=1, last=NOW - dt.timedelta(hours=1))
+    (inferred,) = infer_listener_moods(listeners=[listener], now=NOW)
+    later = NOW + dt.timedelta(days=30)
+    (last_known,) = infer_listener_moods(listeners=[listener], now=later)
+    assert last_known.basis == MoodBasis.LAST_KNOWN
+    assert (last_known.valence, last_known.arousal) == (inferred.valence, inferred.arousal)
+
+    declare_mood(listener=listener, label="Q4")
+    (declared,) = infer_listener_moods(listeners=[listener], now=later)
+    assert declared.basis == MoodBasis.DECLARED
+    assert (declared.valence, declared.arousal) == pytest.approx(QUADRANT_CENTRES["Q4"])
+
+
+def test_my_mood_shows_the_point(listener, listener_client, mood_catalogue):
+    play(listener, mood_catalogue["Q1"][0], times=2, last=timezone.now())
+
+    body = listener_client.get("/api/v1/me/mood").json()
+
+    snapshot = MoodSnapshot.objects.get(pk=body["current"]["id"])
+    assert body["current"]["valence_arousal"] == {
+        "valence": pytest.approx(snapshot.valence),
+        "arousal": pytest.approx(snapshot.arousal),
+        "source": "quadrant_probabilities",
+    }
+    assert body["results"][0]["valence_arousal"] == body["current"]["valence_arousal"]

@@ -228,3 +228,22 @@ def test_tracks_without_a_tag_are_not_recommended(sad_listener, listener_client,
     Track.objects.create(title="Untagged", artist="Nobody")
     served = [item["track"]["title"] for item in recommend(listener_client, limit=50)["results"]]
     assert "Untagged" not in served
+
+
+def test_each_explanation_places_the_mood_and_the_track_in_the_valence_arousal_plane(
+    sad_listener, listener_client, mood_catalogue
+):
+    body = recommend(listener_client, limit=3)
+
+    mood = body["mood"]["valence_arousal"]
+    assert mood["source"] == "quadrant_probabilities"
+    assert mood["valence"] < 0.5 and mood["arousal"] < 0.5
+    for item in body["results"]:
+        explanation = item["explanation"]
+        assert explanation["mood_valence_arousal"] == mood
+        stored = TrackEmotion.objects.get(track_id=item["track"]["id"])
+        assert explanation["track_valence_arousal"] == {
+            "valence": pytest.approx(stored.valence),
+            "arousal": pytest.approx(stored.arousal),
+            "source": "quadrant_probabilities",
+        }
