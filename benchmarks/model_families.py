@@ -49,7 +49,7 @@ from sklearn.model_selection import train_test_split
 from benchmarks.cross_domain import write_emopia_metadata
 from benchmarks.mood_model import time_inference
 from emotion.features import DEFAULT_FEATURE_SET_VERSION
-from emotion.ml.classical import QUADRANT_CENTRES, quadrant_of_point
+from emotion.ml.classical import quadrant_of_point
 from emotion.ml.datasets import (
     DEFAULT_FEATURE_CACHE_DIR,
     LabelledDataset,
@@ -66,6 +66,7 @@ from emotion.ml.evaluation import (
 from emotion.ml.metrics import classification_metrics
 from emotion.ml.presets import PRESETS, resolve_config
 from emotion.ml.training import AnyTrainingConfig, train_mood_model, train_on_dataset
+from emotion.ml.valence_arousal import QUADRANT_CENTRES
 
 RENDER_HINT = (
     "not run: render EMOPIA with ../shared/datasets/emopia/render.sh /path/outside/the/repo/"

@@ -63,6 +63,7 @@ from torch.nn import functional as F
 
 from emotion.ml.feature_mapping import CorrelationSelection
 from emotion.ml.pooled import POOLINGS, pool_segments
+from emotion.ml.valence_arousal import QUADRANT_CENTRES
 
 # ``Architecture.fitted_by`` of the families here: train_mood_model fits them with ``fit``.
 FITTED_BY_SKLEARN = "sklearn"
@@ -75,15 +76,6 @@ QUADRANT_AXES: dict[str, tuple[int, int]] = {
     "Q2": (0, 1),
     "Q3": (0, 0),
     "Q4": (1, 0),
-}
-# A quadrant's centre in [0, 1]² (valence, arousal): the regression target of a clip that
-# has a quadrant but no coordinates (4Q). Provisional home: ``emotion.ml.valence_arousal``
-# (another branch) will own the centres and these will be imported from there.
-QUADRANT_CENTRES: dict[str, tuple[float, float]] = {
-    "Q1": (0.75, 0.75),
-    "Q2": (0.25, 0.75),
-    "Q3": (0.25, 0.25),
-    "Q4": (0.75, 0.25),
 }
 _LOG_FLOOR = 1e-6
 

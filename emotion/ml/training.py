@@ -461,7 +461,7 @@ def train_mood_model(
 
     A config whose ``objective`` is "valence_arousal" regresses each clip's point in [0, 1]²:
     ``valence_arousal`` ((n, 2), e.g. from an imported DEAM / EmoMusic set) or, without it,
-    the centre of each clip's quadrant label (``classical.QUADRANT_CENTRES``). Its labels are
+    the centre of each clip's quadrant label (``valence_arousal.QUADRANT_CENTRES``). Its labels are
     the quadrants, in the order Q1–Q4. A module with a ``feature_mapping`` gets it fitted on
     the training clips' points first (seed 004's correlation-based feature selection).
 

@@ -1,5 +1,5 @@
 """Give every stored mood snapshot its valence/arousal point, derived from its stored
-distribution as for tracks (``emotion`` 0004, whose SQL this reuses): quadrant distributions
+distribution as for tracks (``emotion`` 0004, whose code this reuses): quadrant distributions
 only, others null."""
 
 import importlib
@@ -9,8 +9,7 @@ from django.db import migrations
 
 def fill_points(apps, schema_editor):
     tracks = importlib.import_module("emotion.migrations.0004_fill_track_valence_arousal")
-    table = apps.get_model("recommender", "MoodSnapshot")._meta.db_table
-    tracks.fill_points_of(table, schema_editor)
+    tracks.fill_points_of(apps.get_model("recommender", "MoodSnapshot"), schema_editor)
 
 
 class Migration(migrations.Migration):

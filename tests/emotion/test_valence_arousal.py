@@ -14,7 +14,7 @@ from django.utils import timezone
 from torch import nn
 
 from emotion.features import LLD_FEATURE_SET_VERSION
-from emotion.ml import EnsembleMoodModel, classical, tag_tracks, train_mood_model
+from emotion.ml import EnsembleMoodModel, tag_tracks, train_mood_model
 from emotion.ml.presets import PRESETS
 from emotion.ml.valence_arousal import (
     QUADRANT_CENTRES,
@@ -304,11 +304,6 @@ def test_the_track_emotion_api_answers_as_documented(mood_catalogue, listener_cl
     without_point = listener_client.get(f"/api/v1/tracks/{track.pk}/emotion/")
     assert without_point.json()["emotion"]["valence_arousal"] is None
     assert_matches_documented_response(without_point, path=path, method="get")
-
-
-def test_the_regression_targets_use_the_same_centres():
-    # classical.py keeps a copy until it imports them from here (it is another session's file).
-    assert classical.QUADRANT_CENTRES == QUADRANT_CENTRES
 
 
 @pytest.fixture(scope="module")

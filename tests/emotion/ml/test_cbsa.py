@@ -13,7 +13,6 @@ from emotion.ml import load_artifact, train_mood_model
 from emotion.ml.artifact import artifact_to_bytes
 from emotion.ml.cbsa import CBSA, CBSAConfig
 from emotion.ml.classical import (
-    QUADRANT_CENTRES,
     quadrant_logits_of_points,
     quadrant_of_point,
     quadrant_points,
@@ -29,6 +28,7 @@ from emotion.ml.model import pad_batch
 from emotion.ml.pooled import pool_segments
 from emotion.ml.presets import PRESETS
 from emotion.ml.training import TrainingConfig, config_from_dict, grouped_validation_split
+from emotion.ml.valence_arousal import QUADRANT_CENTRES
 from tests.emotion.ml.synthetic import make_synthetic
 
 FOUR_Q = default_datasets_dir() / "4q"
