@@ -26,19 +26,19 @@ Padding never changes a clip's result: padded steps are zeroed after every convo
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from emotion.ml.classical import QUADRANT_AXES, quadrant_logits_of_points
+from emotion.ml.config import SerialisableConfig
 from emotion.ml.feature_mapping import CorrelationSelection
 
 
 @dataclass(frozen=True)
-class CBSAConfig:
+class CBSAConfig(SerialisableConfig):
     input_dim: int = 550
     # Columns kept by the feature mapping (0: all). Seed 004 fed 94 features.
     selected_features: int = 94
@@ -75,16 +75,6 @@ class CBSAConfig:
         for _ in range(self.conv_layers):
             width //= 2
         return width
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CBSAConfig:
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown CBSAConfig fields: {sorted(unknown)}")
-        return cls(**data)
 
 
 class CBSA(nn.Module):

@@ -49,7 +49,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,7 @@ from sklearn.svm import SVC, SVR
 from torch import nn
 from torch.nn import functional as F
 
+from emotion.ml.config import SerialisableConfig
 from emotion.ml.feature_mapping import CorrelationSelection
 from emotion.ml.pooled import POOLINGS, pool_segments
 from emotion.ml.valence_arousal import QUADRANT_CENTRES
@@ -80,19 +81,8 @@ QUADRANT_AXES: dict[str, tuple[int, int]] = {
 _LOG_FLOOR = 1e-6
 
 
-def _tupled(data: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
-    """JSON gives lists back; the frozen configs hold tuples."""
-    return {k: tuple(v) if k in names and isinstance(v, list) else v for k, v in data.items()}
-
-
-def _check_fields(cls: type, data: dict[str, Any]) -> None:
-    unknown = set(data) - {f.name for f in fields(cls)}
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
-
-
 @dataclass(frozen=True)
-class SVMConfig:
+class SVMConfig(SerialisableConfig):
     input_dim: int = 500
     pooling: str = "mean+std"
     # Candidates for the inner CV; the first of each is used when it cannot run. Seed 003
@@ -119,14 +109,6 @@ class SVMConfig:
     def pooled_dim(self) -> int:
         return self.input_dim * len(self.pooling.split("+"))
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SVMConfig:
-        _check_fields(cls, data)
-        return cls(**_tupled(data, ("kernel_grid", "c_grid", "gamma_grid")))
-
 
 @dataclass(frozen=True)
 class ValenceArousalConfig(SVMConfig):
@@ -134,7 +116,7 @@ class ValenceArousalConfig(SVMConfig):
 
 
 @dataclass(frozen=True)
-class NeighboursConfig:
+class NeighboursConfig(SerialisableConfig):
     input_dim: int = 500
     pooling: str = "mean+std"
     # Seed 003 §4.1: k = 4, the number of classes, classified best.
@@ -155,14 +137,6 @@ class NeighboursConfig:
     @property
     def pooled_dim(self) -> int:
         return self.input_dim * len(self.pooling.split("+"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> NeighboursConfig:
-        _check_fields(cls, data)
-        return cls(**_tupled(data, ("k_grid", "weighting_grid")))
 
 
 class ResizableBuffers(nn.Module):
@@ -539,7 +513,7 @@ class ValenceArousalModel(FittedModule):
 
 
 @dataclass(frozen=True)
-class SVRConfig:
+class SVRConfig(SerialisableConfig):
     """Seed 004's SVR baseline: one RBF support vector regression per axis, C = 1, on the
     pooled features its correlation-based feature mapping keeps (``feature_mapping``)."""
 
@@ -571,14 +545,6 @@ class SVRConfig:
     @property
     def pooled_dim(self) -> int:
         return self.selected_dim * len(self.pooling.split("+"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SVRConfig:
-        _check_fields(cls, data)
-        return cls(**data)
 
 
 class SupportVectorRegressor(ResizableBuffers):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,11 +29,12 @@ import torch
 from torch import nn
 
 from emotion.ml.augmentation import AugmentationConfig, augment_sequence, mix_sequences
+from emotion.ml.config import SerialisableConfig
 from emotion.ml.model import pad_batch
 
 
 @dataclass(frozen=True)
-class MeanTeacherConfig:
+class MeanTeacherConfig(SerialisableConfig):
     # α of the EMA. Early steps use min(α, 1 − 1/(step + 1)) (Tarvainen & Valpola), so the
     # teacher is not anchored to the random initialisation while the student learns fast.
     ema_decay: float = 0.99
@@ -54,16 +55,6 @@ class MeanTeacherConfig:
             raise ValueError("consistency_weight, rampup_epochs and mixup_alpha must be ≥ 0")
         if self.unlabelled_batch_size < 1:
             raise ValueError("unlabelled_batch_size must be positive")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MeanTeacherConfig:
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown MeanTeacherConfig fields: {sorted(unknown)}")
-        return cls(**data)
 
     def ramp(self, epoch: int) -> float:
         """The consistency weight in epoch ``epoch`` (1-based)."""

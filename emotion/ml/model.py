@@ -9,13 +9,14 @@ the attention softmax is masked so its weights are exactly 0 on padded steps.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from emotion.ml.config import SerialisableConfig
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
@@ -27,7 +28,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(SerialisableConfig):
     """Architecture only; JSON-serialisable so it can travel in the artifact."""
 
     input_dim: int = 50
@@ -51,17 +52,6 @@ class ModelConfig:
             raise ValueError("input_dim, hidden_size and num_layers must be positive")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("dropout must be in [0, 1)")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")
-        return cls(**data)
 
 
 class MoodLSTM(nn.Module):

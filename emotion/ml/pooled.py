@@ -10,17 +10,18 @@ Padding is masked out of every statistic, so a clip's result does not depend on 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from emotion.ml.config import SerialisableConfig
 
 POOLINGS = ("mean", "mean+std", "mean+std+max")
 
 
 @dataclass(frozen=True)
-class PooledHeadConfig:
+class PooledHeadConfig(SerialisableConfig):
     input_dim: int = 500
     pooling: str = "mean+std"
     # 0: logistic regression on the pooled statistics; > 0: one hidden ReLU layer.
@@ -39,16 +40,6 @@ class PooledHeadConfig:
     @property
     def pooled_dim(self) -> int:
         return self.input_dim * len(self.pooling.split("+"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PooledHeadConfig:
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown PooledHeadConfig fields: {sorted(unknown)}")
-        return cls(**data)
 
 
 class PooledHead(nn.Module):
