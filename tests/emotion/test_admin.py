@@ -10,37 +10,16 @@ import pytest
 from django.urls import reverse
 
 from emotion.admin import training_thread_name
-from emotion.features import LLD_FEATURE_SET_VERSION
-from emotion.ml import train_mood_model
 from emotion.ml.inference import ATTENTION, SEGMENT_PROBABILITY
 from emotion.models import CuratorLabel, TrackEmotion, TrainingRun, TrainingRunStatus
 from emotion.selectors import track_segments
 from emotion.services.registry import activate_model_version, register_model_version
 from emotion.services.tagging import tag_tracks_with_model
-from tests.emotion.ml.synthetic import TINY_CONFIG, make_synthetic
-from tests.emotion.ml.test_architectures import combined_sequences, quick_model
+from tests.emotion.ml.synthetic import make_synthetic
+from tests.emotion.ml.test_architectures import combined_sequences
 from tests.factories import TrackFactory, analysed_track
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def pooled_mlp():
-    """The default architecture, on features of today's feature set (LLDs + embeddings)."""
-    return quick_model("pooled-mlp", combined_sequences())
-
-
-@pytest.fixture(scope="module")
-def attentive_lstm():
-    sequences, labels, groups = make_synthetic(8)
-    return train_mood_model(
-        sequences,
-        labels,
-        groups,
-        preset=TINY_CONFIG.with_overrides(max_epochs=3, patience=3),
-        seed=0,
-        feature_set_version=LLD_FEATURE_SET_VERSION,
-    )
 
 
 def activate(model, django_capture_on_commit_callbacks):

@@ -6,14 +6,17 @@ confidence; ``features_of(label)`` makes them for tracks and for training.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from emotion.features import LLD_FEATURE_SET_VERSION
 from emotion.ml import train_mood_model
 from emotion.services.registry import activate_model_version, register_model_version
 from tests.emotion.ml.synthetic import TINY_CONFIG
-from tests.factories import analysed_track
+from tests.factories import PlayFactory, analysed_track
 
 LABELS = ("Q1", "Q2", "Q3", "Q4")
 
@@ -66,3 +69,19 @@ def mood_catalogue(active_model, django_capture_on_commit_callbacks):
 
         request_track_tagging(track_ids=[t.pk for ts in tracks.values() for t in ts])
     return tracks
+
+
+@pytest.fixture
+def sad_listener(listener, mood_catalogue, settings):
+    """A listener whose week is two sad tracks; the seed rule makes the target predictable
+    (``mood_catalogue`` leaves 8 sad tracks and 30 of other emotions to serve)."""
+    settings.RECOMMENDATION_POLICY = "seed"
+    now = timezone.now()
+    for index, track in enumerate(mood_catalogue["Q3"][:2]):
+        for minute in range(3 - index):
+            PlayFactory(
+                listener=listener,
+                track=track,
+                played_at=now - dt.timedelta(minutes=10 * index + minute + 1),
+            )
+    return listener

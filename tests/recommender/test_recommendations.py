@@ -18,21 +18,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/recommendations/"
 
 
-@pytest.fixture
-def sad_listener(listener, mood_catalogue, settings):
-    """A listener whose week is two sad tracks; the seed rule makes the target predictable."""
-    settings.RECOMMENDATION_POLICY = "seed"
-    now = timezone.now()
-    for index, track in enumerate(mood_catalogue["Q3"][:2]):
-        for minute in range(3 - index):
-            PlayFactory(
-                listener=listener,
-                track=track,
-                played_at=now - dt.timedelta(minutes=10 * index + minute + 1),
-            )
-    return listener
-
-
 def recommend(client, **params):
     response = client.get(URL, params)
     assert response.status_code == 200, response.json()

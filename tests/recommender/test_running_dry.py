@@ -22,21 +22,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/recommendations/"
 
 
-@pytest.fixture
-def sad_listener(listener, mood_catalogue, settings):
-    """A week of two sad tracks; 8 sad tracks and 30 of other emotions are left to serve."""
-    settings.RECOMMENDATION_POLICY = "seed"
-    now = timezone.now()
-    for index, track in enumerate(mood_catalogue["Q3"][:2]):
-        for minute in range(3 - index):
-            PlayFactory(
-                listener=listener,
-                track=track,
-                played_at=now - dt.timedelta(minutes=10 * index + minute + 1),
-            )
-    return listener
-
-
 def recommend(client, **params) -> dict:
     response = client.get(URL, params)
     assert response.status_code == 200, response.json()

@@ -6,29 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion.features import LLD_FEATURE_SET_VERSION
-from emotion.ml import train_mood_model
 from emotion.ml.inference import ATTENTION, SEGMENT_PROBABILITY, explain_segments
-from tests.emotion.ml.synthetic import TINY_CONFIG, make_synthetic
-from tests.emotion.ml.test_architectures import combined_sequences, quick_model
-
-
-@pytest.fixture(scope="module")
-def pooled_mlp():
-    return quick_model("pooled-mlp", combined_sequences())
-
-
-@pytest.fixture(scope="module")
-def attentive_lstm():
-    sequences, labels, groups = make_synthetic(8)
-    return train_mood_model(
-        sequences,
-        labels,
-        groups,
-        preset=TINY_CONFIG.with_overrides(max_epochs=3, patience=3),
-        seed=0,
-        feature_set_version=LLD_FEATURE_SET_VERSION,
-    )
+from tests.emotion.ml.synthetic import make_synthetic
+from tests.emotion.ml.test_architectures import combined_sequences
 
 
 def test_a_pooled_model_explains_each_segment_by_reading_it_alone(pooled_mlp):
