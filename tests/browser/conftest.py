@@ -118,7 +118,9 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def admin_browser(browser, live_server) -> AdminBrowser:
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     staff = StaffFactory(is_superuser=True)
     staff.set_password(ADMIN_PASSWORD)
@@ -127,5 +129,9 @@ def admin_browser(browser, live_server) -> AdminBrowser:
     browser.find_element(By.NAME, "username").send_keys(staff.username)
     browser.find_element(By.NAME, "password").send_keys(ADMIN_PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert browser.get_cookie("sessionid"), "the admin login did not succeed"
+    # click() returns before the login response arrives: wait for its session cookie.
+    try:
+        WebDriverWait(browser, 30).until(lambda driver: driver.get_cookie("sessionid"))
+    except TimeoutException:
+        pytest.fail("the admin login did not succeed", pytrace=False)
     return AdminBrowser(driver=browser, base_url=live_server.url)
