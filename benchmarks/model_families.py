@@ -24,11 +24,18 @@ scored on the fold's test part.
 
 Rows beside the families' presets (``VARIANTS``) are the other inputs the seed's families
 were tried on. ``--only NAME`` runs the rows whose name contains NAME; ``--merge-json`` prints
-one table from several runs' reports.
+one table from several runs' reports. ``--emopia-only`` skips the cross-validation: each row is
+trained on every clip and scored on EMOPIA, for rows whose folds were run without the renders
+(merge its report after theirs).
 
-Adding a family (the CRNN of seed 001):
-give it an architecture and a preset (``emotion.ml.architectures``, ``emotion.ml.presets``)
-and a ``Family`` row in ``FAMILIES``; a regression head adds ``predict_valence_arousal``.
+Features come from the feature set ``lld50-musicnn-mel-v1`` (``--feature-set``), which holds
+every family's blocks: the CRNN's log-mel summary and residual phase after the columns of the
+default set, which are bit-for-bit the same, so every other row reads exactly what it reads on
+the default set.
+
+Adding a family: give it an architecture and a preset (``emotion.ml.architectures``,
+``emotion.ml.presets``) and a ``Family`` row in ``FAMILIES``; a regression head adds
+``predict_valence_arousal``.
 """
 
 from __future__ import annotations
@@ -48,7 +55,8 @@ from sklearn.model_selection import train_test_split
 
 from benchmarks.cross_domain import write_emopia_metadata
 from benchmarks.mood_model import time_inference
-from emotion.features import DEFAULT_FEATURE_SET_VERSION
+from emotion.features import FEATURE_SETS
+from emotion.features.feature_sets import LLD_MUSICNN_MEL_FEATURE_SET_VERSION
 from emotion.ml.classical import quadrant_of_point
 from emotion.ml.datasets import (
     DEFAULT_FEATURE_CACHE_DIR,
@@ -94,8 +102,8 @@ FAMILIES: list[Family] = [
     Family("CBSA valence/arousal regression, 94 mapped columns (`cbsa`)", "cbsa", "004"),
     Family("SVR (RBF, C = 1) valence/arousal, 94 mapped columns (`svr`)", "svr", "004"),
     Family("mean teacher, pooled MLP, 100 % labels (`mean-teacher`)", "mean-teacher", "000"),
-    # Later parts of issue 11 add their rows here:
-    # Family("CRNN + BiLSTM, centre loss (`crnn`)", "crnn", "001"),
+    Family("CRNN + BiLSTM on log-mel, LLDs + RP, softmax (`crnn`)", "crnn", "001"),
+    Family("CRNN + BiLSTM, softmax + the seed's centre loss (`crnn-centre`)", "crnn-centre", "001"),
 ]
 VARIANTS: list[Family] = [
     Family("SVM on 50 LLDs (the seed's inputs)", _on_llds("svm"), "003"),
@@ -105,6 +113,11 @@ VARIANTS: list[Family] = [
         "SVR on all 550 columns (no feature mapping)",
         PRESETS["svr"].with_overrides(model__selected_features=0, preset="svr, all columns"),
         "004",
+    ),
+    Family(
+        "CRNN + BiLSTM, softmax + Wen et al.'s plain centre loss",
+        PRESETS["crnn"].with_overrides(model__centre_loss="centre", preset="crnn, plain centre"),
+        "001",
     ),
 ]
 
@@ -202,14 +215,27 @@ def run_family(
     summary["va_thresholded_macro_f1"] = thresholded_macro_f1(
         keeping.predictors, dataset, folds=fold_indices
     )
+    summary.update(trained_on_every_clip(family, dataset, seed=seed, emopia=emopia))
+    return summary
+
+
+def trained_on_every_clip(
+    family: Family, dataset: LabelledDataset, *, seed: int, emopia: LabelledDataset | None
+) -> dict[str, Any]:
+    """The family trained on every clip: its training time, inference timings and, given the
+    renders, its macro-F1 and recall per class on EMOPIA."""
     print(f"  training on all {len(dataset)} clips for the timings", file=sys.stderr)
     started = time.perf_counter()
     model = train_on_dataset(dataset, preset=family.preset, seed=seed)
-    summary["training_seconds_all_clips"] = time.perf_counter() - started
+    summary: dict[str, Any] = {"training_seconds_all_clips": time.perf_counter() - started}
     summary.update(time_inference(model, dataset.sequences))
     if emopia is not None:
         metrics = evaluate_model(model, sequences=emopia.sequences, labels=emopia.labels)
         summary["emopia_macro_f1"] = metrics["macro_f1"]
+        summary["emopia_recall"] = {
+            label: scores["recall"] for label, scores in metrics["per_class"].items()
+        }
+        print(f"  EMOPIA macro-F1 {metrics['macro_f1']:.3f}", file=sys.stderr)
     return summary
 
 
@@ -363,6 +389,17 @@ def markdown_table(summaries: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def merge_reports(paths: list[Path]) -> list[dict[str, Any]]:
+    """One row per family name over several reports, in order of first appearance; a later
+    report's figures fill or replace an earlier one's (an ``--emopia-only`` run adds the
+    EMOPIA column to rows whose cross-validation ran without the renders)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        for summary in json.loads(path.read_text())["results"]:
+            rows.setdefault(summary["name"], {}).update(summary)
+    return [row for row in rows.values() if "macro_f1_mean" in row]
+
+
 def write_report(args, argv, *, dataset, emopia, summaries) -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     report = {
@@ -388,8 +425,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--emopia", type=Path, help="render.sh's output folder (optional)")
     parser.add_argument("--no-variants", action="store_true", help="only the families' presets")
+    parser.add_argument(
+        "--emopia-only",
+        action="store_true",
+        help="no cross-validation: train each row on every clip and score it on --emopia",
+    )
     parser.add_argument("--only", action="append", default=[], help="rows whose name has this")
     parser.add_argument("--workers", type=int, default=1, help="feature-extraction processes")
+    parser.add_argument(
+        "--feature-set",
+        default=LLD_MUSICNN_MEL_FEATURE_SET_VERSION,
+        choices=sorted(FEATURE_SETS),
+        help="the analyses every row reads (it must hold the blocks of the rows run)",
+    )
     parser.add_argument("--json", type=Path, help="write all results as JSON here")
     parser.add_argument("--merge-json", nargs="+", type=Path, help="only print one table")
     parser.add_argument(
@@ -402,13 +450,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.merge_json:
-        merged = [s for path in args.merge_json for s in json.loads(path.read_text())["results"]]
-        print(markdown_table(merged))
+        print(markdown_table(merge_reports(args.merge_json)))
         return 0
 
     torch.set_num_threads(1)
     load = {"cache_dir": DEFAULT_FEATURE_CACHE_DIR, "workers": args.workers,
-            "feature_set_version": DEFAULT_FEATURE_SET_VERSION}  # fmt: skip
+            "feature_set_version": args.feature_set}  # fmt: skip
     dataset = load_labelled_dataset(args.dataset, **load)
     print(
         f"{len(dataset)} clips, {len(set(dataset.artists))} artists; "
@@ -431,20 +478,32 @@ def main(argv: list[str] | None = None) -> int:
         families = [f for f in families if any(o in f.name for o in args.only)]
     summaries = []
     started = time.perf_counter()
+    if args.emopia_only and emopia is None:
+        parser.error(f"--emopia-only needs the renders: {RENDER_HINT}")
     for index, family in enumerate(families, start=1):
         print(f"[{index}/{len(families)}] {family.name}", file=sys.stderr)
-        summaries.append(
-            run_family(family, dataset, folds=args.folds, seed=args.seed, emopia=emopia)
-        )
-        print(
-            f"  macro-F1 {summaries[-1]['macro_f1_mean']:.3f} ± "
-            f"{summaries[-1]['macro_f1_std']:.3f}; {(time.perf_counter() - started) / 60:.1f} "
-            "min so far",
-            file=sys.stderr,
-        )
+        if args.emopia_only:
+            summaries.append(
+                {"name": family.name, "seed_paper": family.seed}
+                | trained_on_every_clip(family, dataset, seed=args.seed, emopia=emopia)
+            )
+        else:
+            summaries.append(
+                run_family(family, dataset, folds=args.folds, seed=args.seed, emopia=emopia)
+            )
+            print(
+                f"  macro-F1 {summaries[-1]['macro_f1_mean']:.3f} ± "
+                f"{summaries[-1]['macro_f1_std']:.3f}",
+                file=sys.stderr,
+            )
+        print(f"  {(time.perf_counter() - started) / 60:.1f} min so far", file=sys.stderr)
         if args.json:  # after every family, so an interrupted run keeps what it measured
             write_report(args, argv, dataset=dataset, emopia=emopia, summaries=summaries)
     print()
+    if args.emopia_only:
+        for summary in summaries:
+            print(f"{summary['name']}: EMOPIA macro-F1 {summary['emopia_macro_f1']:.3f}")
+        return 0
     print(markdown_table(summaries))
     if emopia is None:
         print(f"\nEMOPIA macro-F1: {RENDER_HINT}")

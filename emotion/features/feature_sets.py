@@ -16,6 +16,11 @@ round is refused: a model that reads embeddings cannot serve on LLD-only analyse
 * ``lld50-musicnn-v1``: the same 50 LLDs, then per segment the tag probabilities and the
   penultimate layer of musicnn's MSD and MTT models (``musicnn``): 550 columns. The LLD
   columns are bit-for-bit those of ``lld50-v1``.
+* ``lld50-musicnn-mel-v1``: ``lld50-musicnn-v1``, then the CRNN family's log-mel summary and
+  residual phase (``spectrogram``): 1,202 columns. Not the default: only the ``crnn`` presets
+  read the extra 652 columns, and they more than double the bytes stored per segment; a
+  service that chooses the CRNN family sets ``AUDIO_FEATURE_SET`` to it (every other model
+  serves on it too, through the same columns).
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ from dataclasses import dataclass
 from .definition import LLD_FEATURE_SET_VERSION, N_LLD_FEATURES
 from .musicnn.embedding import EMBEDDING_BLOCKS
 from .musicnn.weights import MUSICNN_PACKAGE_VERSION
+from .spectrogram import (
+    LOG_MEL_SUMMARY_DIMS,
+    N_MEL_SUMMARY_STEPS,
+    N_RESIDUAL_PHASE_CEPSTRA,
+    RESIDUAL_PHASE_MELS,
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,10 @@ class FeatureSet:
 
     @property
     def has_embeddings(self) -> bool:
-        return self.dims > N_LLD_FEATURES
+        return any(block.definition.startswith("musicnn-") for block in self.blocks)
+
+    def has_block(self, name: str) -> bool:
+        return name in self.block_names
 
     def block(self, name: str) -> FeatureBlock:
         for block in self.blocks:
@@ -99,19 +113,29 @@ def columns_for(
 
 
 LLD_BLOCK = FeatureBlock("lld", N_LLD_FEATURES, LLD_FEATURE_SET_VERSION)
+MUSICNN_BLOCKS = tuple(
+    FeatureBlock(name, size, f"musicnn-{MUSICNN_PACKAGE_VERSION}-torch/{name}")
+    for name, size in EMBEDDING_BLOCKS
+)
+LOG_MEL_BLOCK = FeatureBlock(
+    "log_mel", LOG_MEL_SUMMARY_DIMS, f"log-mel-{N_MEL_SUMMARY_STEPS}-steps-x-40-bands-v1"
+)
+RESIDUAL_PHASE_BLOCK = FeatureBlock(
+    "residual_phase",
+    N_RESIDUAL_PHASE_CEPSTRA,
+    f"residual-phase-cepstrum-c1-c{N_RESIDUAL_PHASE_CEPSTRA}-{RESIDUAL_PHASE_MELS}-mels-v1",
+)
 LLD_MUSICNN_FEATURE_SET_VERSION = "lld50-musicnn-v1"
+LLD_MUSICNN_MEL_FEATURE_SET_VERSION = "lld50-musicnn-mel-v1"
 
 FEATURE_SETS = {
     LLD_FEATURE_SET_VERSION: FeatureSet(LLD_FEATURE_SET_VERSION, (LLD_BLOCK,)),
     LLD_MUSICNN_FEATURE_SET_VERSION: FeatureSet(
-        LLD_MUSICNN_FEATURE_SET_VERSION,
-        (
-            LLD_BLOCK,
-            *(
-                FeatureBlock(name, size, f"musicnn-{MUSICNN_PACKAGE_VERSION}-torch/{name}")
-                for name, size in EMBEDDING_BLOCKS
-            ),
-        ),
+        LLD_MUSICNN_FEATURE_SET_VERSION, (LLD_BLOCK, *MUSICNN_BLOCKS)
+    ),
+    LLD_MUSICNN_MEL_FEATURE_SET_VERSION: FeatureSet(
+        LLD_MUSICNN_MEL_FEATURE_SET_VERSION,
+        (LLD_BLOCK, *MUSICNN_BLOCKS, LOG_MEL_BLOCK, RESIDUAL_PHASE_BLOCK),
     ),
 }
 DEFAULT_FEATURE_SET_VERSION = LLD_MUSICNN_FEATURE_SET_VERSION

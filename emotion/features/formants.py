@@ -62,7 +62,7 @@ def formant_features(
     emphasised[0] = signal[0]
     np.subtract(signal[1:], PRE_EMPHASIS * signal[:-1], out=emphasised[1:])
     frames = centred_frames(emphasised, LPC_WINDOW, ANALYSIS_HOP, layout.n_frames)[indices]
-    coefficients = _levinson(_autocorrelation(frames * _hamming()))
+    coefficients = lpc_polynomials(frames)
     frequencies, bandwidths = _resonances(coefficients)
 
     segment = layout.frame_segment[indices]
@@ -86,6 +86,13 @@ def _segment_has(mask: np.ndarray, layout: SegmentLayout) -> np.ndarray:
     """Per frame: whether any frame of its segment is set in ``mask``."""
     per_segment = np.add.reduceat(mask.astype(np.int32), layout.first_frames) > 0
     return per_segment[layout.frame_segment]
+
+
+def lpc_polynomials(frames: np.ndarray) -> np.ndarray:
+    """Order-12 prediction polynomials ``[1, a1..a12]`` of (n, 256) frames (Hamming window,
+    autocorrelation method): the LPC of the formants, and of the residual phase
+    (``spectrogram``)."""
+    return _levinson(_autocorrelation(frames * _hamming()))
 
 
 @functools.cache

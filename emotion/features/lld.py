@@ -97,6 +97,13 @@ def _prepare(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def mfcc_features(signal: np.ndarray, layout: SegmentLayout) -> np.ndarray:
     """(n_segments, 18): segment means of MFCC c1..c18."""
+    pooled = segment_means(log_mel_frames(signal, layout).astype(np.float64), layout)
+    return scipy.fft.dct(pooled, type=2, norm="ortho", axis=1)[:, 1 : N_MFCC + 1]
+
+
+def log_mel_frames(signal: np.ndarray, layout: SegmentLayout) -> np.ndarray:
+    """(n_frames, 40) float32: the 40-band Slaney mel power spectrum in dB of every frame of
+    the shared grid, the spectrogram the MFCCs (and the ``log_mel`` block) are made from."""
     frames = centred_frames(signal, N_FFT, HOP_LENGTH, layout.n_frames)
     log_mel = np.empty((layout.n_frames, N_MELS), dtype=np.float32)
     for start in range(0, layout.n_frames, _FRAMES_PER_BLOCK):
@@ -105,8 +112,7 @@ def mfcc_features(signal: np.ndarray, layout: SegmentLayout) -> np.ndarray:
         power = np.square(spectrum.real) + np.square(spectrum.imag)
         mel_power = power @ _mel_basis_t()
         log_mel[block] = 10.0 * np.log10(np.maximum(mel_power, LOG_POWER_FLOOR))
-    pooled = segment_means(log_mel.astype(np.float64), layout)
-    return scipy.fft.dct(pooled, type=2, norm="ortho", axis=1)[:, 1 : N_MFCC + 1]
+    return log_mel
 
 
 @functools.cache

@@ -15,14 +15,22 @@ from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
+import soxr
 
 from .decoding import AudioSource, decode_audio
-from .definition import DEFAULT_SEGMENT_SECONDS, SAMPLE_RATE, SILENCE_DBFS
+from .definition import (
+    ANALYSIS_SAMPLE_RATE,
+    DEFAULT_SEGMENT_SECONDS,
+    N_LLD_FEATURES,
+    SAMPLE_RATE,
+    SILENCE_DBFS,
+)
 from .errors import EmbeddingError, SilentAudioError
 from .feature_sets import DEFAULT_FEATURE_SET_VERSION, feature_set
 from .lld import extract_lld_sequence
 from .musicnn.embedding import embed_segments
 from .segments import SegmentLayout, plan_segments
+from .spectrogram import log_mel_summary, residual_phase_features
 
 _SILENT_PEAK = 10.0 ** (SILENCE_DBFS / 20.0)
 _WARM_UP_SECONDS = 4.0
@@ -45,8 +53,8 @@ def analyse_audio(
     feature_set_version: str = DEFAULT_FEATURE_SET_VERSION,
 ) -> FeatureAnalysis:
     """Decode ``source`` (path, bytes or binary file object) and extract its per-segment
-    features: the LLDs, then the musicnn embeddings if the feature set has them, all from
-    the same decode and on the same segments.
+    features: the LLDs, then the musicnn embeddings, the log-mel summary and the residual
+    phase if the feature set has them, all from the same decode and on the same segments.
 
     Raises a ``BadAudioError`` subclass, with a ``reason`` to show the uploader, for audio
     that cannot be analysed, and ``EmbeddingError`` when the embedding step fails.
@@ -56,9 +64,18 @@ def analyse_audio(
     samples = decode_audio(source, max_audio_seconds=max_audio_seconds)
     reject_silence(samples)
     features = extract_lld_sequence(samples, segment_seconds=segment_seconds)
-    if definition.has_embeddings:
+    if definition.dims > N_LLD_FEATURES:
         layout = plan_segments(len(samples), segment_seconds)
-        features = np.hstack([features, _embeddings(samples[: layout.n_used], layout)])
+        used = samples[: layout.n_used]
+        blocks = [features]
+        if definition.has_embeddings:
+            blocks.append(_embeddings(used, layout))
+        if definition.has_block("log_mel"):
+            blocks.append(log_mel_summary(used, layout))
+        if definition.has_block("residual_phase"):
+            low_rate = soxr.resample(used, SAMPLE_RATE, ANALYSIS_SAMPLE_RATE, quality="HQ")
+            blocks.append(residual_phase_features(low_rate, layout))
+        features = np.hstack(blocks).astype(np.float32)
     assert features.shape[1] == definition.dims
     return FeatureAnalysis(
         features=features,

@@ -18,6 +18,10 @@ stores the fitted model in its buffers). Both end as the same kind of module and
 A valence/arousal architecture (``cbsa``, ``svr``) also has ``valence_arousal(features,
 lengths) → (batch, 2)`` in [0, 1]; its ``forward`` gives quadrant logits derived from that
 point, and it is trained on points (``TrainingConfig.objective = "valence_arousal"``).
+
+An architecture with a training-only loss term (``crnn``'s centre loss) has
+``logits_and_auxiliary_loss(features, lengths, targets) → (logits, term)``; the training loop
+adds the term to the cross-entropy.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from emotion.ml.classical import (
     ValenceArousalConfig,
     ValenceArousalModel,
 )
+from emotion.ml.crnn import CRNN, CRNNConfig
 from emotion.ml.model import ModelConfig, MoodLSTM
 from emotion.ml.pooled import PooledHead, PooledHeadConfig
 
@@ -101,6 +106,13 @@ ARCHITECTURES: dict[str, Architecture] = {
             CBSAConfig,
             CBSA,
             "feature mapping, 2-D CNN, BiLSTM, self-attention → valence/arousal (seed 004)",
+        ),
+        Architecture(
+            "crnn",
+            CRNNConfig,
+            CRNN,
+            "log-mel CRNN (time + frequency kernels, BiLSTM) fused with a BiLSTM on LLDs + "
+            "residual phase, softmax with an optional centre loss (seed 001)",
         ),
         Architecture(
             "svr",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from emotion.ml.augmentation import AugmentationConfig
 from emotion.ml.cbsa import CBSAConfig
 from emotion.ml.classical import NeighboursConfig, SVMConfig, SVRConfig, ValenceArousalConfig
+from emotion.ml.crnn import CRNNConfig
 from emotion.ml.mean_teacher import MeanTeacherConfig
 from emotion.ml.model import ModelConfig
 from emotion.ml.pooled import PooledHeadConfig
@@ -128,6 +129,29 @@ _SVR = _FITTED.with_overrides(
     preset="svr",
 )
 
+# Seed 001: the CRNN on the log-mel summary fused with a BiLSTM on the LLDs and the residual
+# phase (``crnn``), plain softmax cross-entropy; it needs analyses of the feature set
+# ``lld50-musicnn-mel-v1``. The seed trains 2,500 iterations with no stated optimiser; we use
+# AdamW with early stopping on an artist-grouped 20 % validation split, and the crops, noise
+# and gain of the other sequence models.
+CRNN_BLOCKS = ("lld", "log_mel", "residual_phase")
+_CRNN = TrainingConfig(
+    architecture="crnn",
+    model=CRNNConfig(),
+    input_blocks=CRNN_BLOCKS,
+    optimizer="adamw",
+    learning_rate=1e-3,
+    weight_decay=1e-3,
+    batch_size=32,
+    max_epochs=100,
+    patience=20,
+    validation_fraction=0.2,
+    augmentation=AugmentationConfig(enabled=True),
+    preset="crnn",
+)
+# The same with the seed's improved centre loss (eq. 12: own centre close, others far), τ 0.01.
+_CRNN_CENTRE = _CRNN.with_overrides(model__centre_loss="separating", preset="crnn-centre")
+
 PRESETS: dict[str, AnyTrainingConfig] = {
     "seed-lstm": _SEED_LSTM,
     # Seed 002 §4.2 as written: SGD, lr 0.002, dropout 0.7, batch 128, tanh, 1000 epochs.
@@ -156,6 +180,8 @@ PRESETS: dict[str, AnyTrainingConfig] = {
     "av-model": _AV_MODEL,
     "mean-teacher": _MEAN_TEACHER,
     "cbsa": _CBSA,
+    "crnn": _CRNN,
+    "crnn-centre": _CRNN_CENTRE,
     "svr": _SVR,
     # Small and quick: for tests and smoke runs, not for production.
     "fast": TrainingConfig(

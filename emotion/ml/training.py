@@ -382,7 +382,8 @@ def _objective_loss(
     config: TrainingConfig, *, targets: np.ndarray, points: np.ndarray | None
 ) -> Callable[..., torch.Tensor]:
     """``loss(module, features, lengths, indices, weights, label_smoothing)`` of the
-    objective: cross-entropy of the logits, or the RMSE of the valence/arousal output."""
+    objective: cross-entropy of the logits (plus a module's auxiliary training loss), or the
+    RMSE of the valence/arousal output."""
     if config.objective == VALENCE_AROUSAL:
         assert points is not None
         point_tensor = torch.from_numpy(points)
@@ -395,8 +396,15 @@ def _objective_loss(
 
     def classification(module, features, lengths, indices, weights, label_smoothing):
         batch_targets = torch.from_numpy(targets[indices])
-        return _weighted_loss(
-            module(features, lengths), batch_targets, weights, label_smoothing=label_smoothing
+        # An architecture with a training-only term (the CRNN's centre loss) gives it with
+        # the logits of the same forward pass; validation scores the cross-entropy alone.
+        auxiliary = getattr(module, "logits_and_auxiliary_loss", None)
+        if auxiliary is not None and module.training:
+            logits, extra = auxiliary(features, lengths, batch_targets)
+        else:
+            logits, extra = module(features, lengths), 0.0
+        return (
+            _weighted_loss(logits, batch_targets, weights, label_smoothing=label_smoothing) + extra
         )
 
     return classification
@@ -697,6 +705,23 @@ def _input_columns(config: TrainingConfig, feature_set_version: str) -> list[int
     unknown feature set (tests, experiments on hand-made arrays)."""
     if feature_set_version not in FEATURE_SETS:
         return None
+    missing = [
+        name
+        for name in config.input_blocks
+        if name not in FEATURE_SETS[feature_set_version].block_names
+    ]
+    if missing:
+        holding = [
+            version
+            for version, candidate in FEATURE_SETS.items()
+            if set(config.input_blocks) <= set(candidate.block_names)
+        ]
+        raise ValueError(
+            f"preset {config.preset!r} reads the feature blocks {list(config.input_blocks)}, "
+            f"but the data is of feature set {feature_set_version!r}, which lacks {missing}; "
+            f"analyse the audio with {' or '.join(map(repr, holding)) or 'a set that has them'} "
+            "(AUDIO_FEATURE_SET) first"
+        )
     return FEATURE_SETS[feature_set_version].columns(config.input_blocks)
 
 

@@ -178,6 +178,8 @@ def _load_training_data(run: TrainingRun) -> LabelledDataset:
             segment_seconds=settings.AUDIO_SEGMENT_SECONDS,
             cache_dir=Path(settings.DATA_DIR) / "feature-cache",
             progress=False,
+            # The catalogue's feature set, so the model can serve on the catalogue's analyses.
+            feature_set_version=current_feature_set_version(),
         )
     return curator_labelled_dataset()
 

@@ -4,6 +4,8 @@ without renders. No figure is read from synthetic data."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from benchmarks.model_families import (
     VARIANTS,
     Family,
     markdown_table,
+    merge_reports,
     run_family,
     thresholded_macro_f1,
     valence_arousal_rmse,
@@ -39,7 +42,8 @@ def dataset() -> LabelledDataset:
 
 def test_every_row_names_a_preset_and_its_seed():
     assert [f.preset for f in FAMILIES] == [
-        "pooled-mlp", "seed-lstm", "svm", "knn", "av-model", "cbsa", "svr", "mean-teacher"
+        "pooled-mlp", "seed-lstm", "svm", "knn", "av-model", "cbsa", "svr", "mean-teacher",
+        "crnn", "crnn-centre",
     ]  # fmt: skip
     for family in FAMILIES + VARIANTS:
         resolve_config(family.preset)
@@ -108,3 +112,18 @@ def test_a_valence_arousal_family_has_its_rmse_and_thresholded_macro_f1(dataset)
     assert summary["va_thresholded_macro_f1"] == pytest.approx(summary["macro_f1_mean"])
     (row,) = markdown_table([summary]).splitlines()[2:]
     assert f"| {summary['va_rmse']:.3f} | not run |" in row
+
+
+def test_an_emopia_only_report_fills_the_emopia_column_of_earlier_rows(dataset, tmp_path):
+    knn_on_llds = next(v for v in VARIANTS if "KNN" in v.name)
+    summary = run_family(knn_on_llds, dataset, folds=2, seed=0, emopia=None)
+    folds = tmp_path / "folds.json"
+    folds.write_text(json.dumps({"results": [summary]}, default=float))
+    emopia = tmp_path / "emopia.json"
+    emopia.write_text(
+        json.dumps({"results": [{"name": knn_on_llds.name, "emopia_macro_f1": 0.4321},
+                                {"name": "a row never cross-validated", "emopia_macro_f1": 0.5}]})
+    )  # fmt: skip
+    (row,) = merge_reports([folds, emopia])
+    assert row["macro_f1_mean"] == summary["macro_f1_mean"]
+    assert "| 0.432 |" in markdown_table([row])
