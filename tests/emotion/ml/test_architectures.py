@@ -13,6 +13,7 @@ from safetensors.torch import save as safetensors_save
 
 from emotion.features import LLD_FEATURE_SET_VERSION, LLD_MUSICNN_FEATURE_SET_VERSION
 from emotion.features import feature_set as get_feature_set
+from emotion.features.feature_sets import LLD_MUSICNN_MEL_FEATURE_SET_VERSION
 from emotion.ml import ARCHITECTURES, EnsembleMoodModel, TrainedMoodModel, train_mood_model
 from emotion.ml.artifact import ArtifactMismatchError, artifact_to_bytes, load_artifact
 from emotion.ml.presets import PRESETS, resolve_config
@@ -20,6 +21,7 @@ from emotion.ml.training import EnsembleConfig, config_from_dict
 from tests.emotion.ml.synthetic import TINY_CONFIG, make_synthetic
 
 COMBINED = get_feature_set(LLD_MUSICNN_FEATURE_SET_VERSION)
+ALL_BLOCKS = get_feature_set(LLD_MUSICNN_MEL_FEATURE_SET_VERSION)
 QUICK = {"max_epochs": 3, "patience": 3}
 
 
@@ -140,6 +142,9 @@ def test_every_preset_names_a_registered_architecture_and_round_trips_its_config
         members = config.members if isinstance(config, EnsembleConfig) else (config,)
         for member in members:
             assert member.architecture in ARCHITECTURES, name
-            COMBINED.columns(member.input_blocks)  # every block exists
+            # Every block exists in the set that holds every family's blocks, and the
+            # architecture's config accepts their width (a CRNN checks its blocks' sizes).
+            columns = ALL_BLOCKS.columns(member.input_blocks)
+            member.with_overrides(model__input_dim=len(columns))
         assert config_from_dict(config.to_dict()) == config, name
     assert resolve_config("default") is PRESETS[resolve_config("default").preset]
