@@ -7,7 +7,9 @@ importer writes them: ``emotion.importers.valence_arousal``) give every clip its
 a valence/arousal model trains on instead of its quadrant's centre. Extracted features are
 cached in one ``.npz`` per (data set, feature-set version, segment length), keyed per file by
 absolute path + size + mtime, so re-running an experiment does not decode 720 MP3s again, and
-a changed file or extractor is never served stale.
+a changed file or extractor is never served stale. The cache of a wider feature set (one that
+holds every block of the requested set with the same definitions, as ``lld50-musicnn-mel-v1``
+holds ``lld50-musicnn-v1``) serves the narrower one through those columns.
 """
 
 from __future__ import annotations
@@ -358,23 +360,59 @@ class _FeatureCache:
         digest = hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()).hexdigest()
         self.path = cache_dir / f"{folder.name}-{digest[:16]}.npz"
         if self.path.is_file():
-            self._load()
+            self._load(self.path)
+        for other in sorted(cache_dir.glob(f"{folder.name}-*.npz")):
+            if other != self.path:
+                self._take_from_wider_set(other)
 
-    def _load(self) -> None:
-        assert self.path is not None
+    def _read(self, path: Path) -> tuple[dict, dict[str, np.ndarray]] | None:
         try:
-            with np.load(self.path, allow_pickle=False) as archive:
+            with np.load(path, allow_pickle=False) as archive:
                 identity = json.loads(str(archive["identity"]))
-                if identity != self.identity:
-                    return
                 keys = [str(k) for k in archive["keys"]]
                 offsets = archive["offsets"]
                 stacked = archive["features"]
         except (OSError, KeyError, ValueError):
             # A broken cache is just a cold cache.
+            return None
+        return identity, {key: stacked[offsets[i] : offsets[i + 1]] for i, key in enumerate(keys)}
+
+    def _load(self, path: Path) -> None:
+        read = self._read(path)
+        if read is not None and read[0] == self.identity:
+            self.entries.update({key: array.copy() for key, array in read[1].items()})
+
+    def _take_from_wider_set(self, path: Path) -> None:
+        """Fill missing clips from the cache of a feature set that holds every block of this
+        one with the same definitions (``lld50-musicnn-mel-v1`` holds ``lld50-musicnn-v1``):
+        its columns are the same numbers, so they need not be extracted again."""
+        from emotion.features.feature_sets import (
+            FEATURE_SETS,
+            IncompatibleFeaturesError,
+            columns_for,
+        )
+
+        read = self._read(path)
+        if read is None:
             return
-        for i, key in enumerate(keys):
-            self.entries[key] = stacked[offsets[i] : offsets[i + 1]].copy()
+        identity, entries = read
+        wanted = self.identity["feature_set_version"]
+        other = identity.get("feature_set_version")
+        same_clips = all(identity.get(k) == self.identity[k] for k in ("folder", "segment_seconds"))
+        if not same_clips or other not in FEATURE_SETS or wanted not in FEATURE_SETS:
+            return
+        try:
+            columns = columns_for(
+                model_feature_set=wanted,
+                blocks=FEATURE_SETS[wanted].block_names,
+                analyses_feature_set=other,
+            )
+        except IncompatibleFeaturesError:
+            return
+        for key, array in entries.items():
+            if key not in self.entries:
+                self.entries[key] = array[:, columns].copy()
+                self.dirty = True
 
     def get(self, key: str) -> np.ndarray | None:
         return self.entries.get(key)

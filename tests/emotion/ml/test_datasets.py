@@ -101,6 +101,40 @@ def test_bad_and_missing_files_are_reported_and_features_cached(tmp_path):
     assert sorted(calls) == ["a.mp3", "broken.mp3"]
 
 
+def test_a_wider_feature_sets_cache_serves_the_sets_it_holds(tmp_path):
+    (tmp_path / "audio").mkdir()
+    rows = []
+    for index, quadrant in enumerate(("Q1", "Q2")):
+        (tmp_path / "audio" / f"{index}.mp3").write_bytes(b"x" * (index + 10))
+        rows.append({"song_id": str(index), "artist": f"A{index}", "title": "t",
+                     "quadrant": quadrant, "path": f"audio/{index}.mp3"})  # fmt: skip
+    _write_folder(tmp_path, rows)
+    calls = []
+
+    def fake_extractor(path, *, segment_seconds, feature_set_version):
+        calls.append((Path(path).name, feature_set_version))
+        width = feature_set(feature_set_version).dims
+        return SimpleNamespace(features=np.arange(3 * width, dtype=np.float32).reshape(3, width))
+
+    cache = tmp_path / "cache"
+    load = dict(cache_dir=cache, progress=False, extractor=fake_extractor)
+    wide = load_labelled_dataset(tmp_path, feature_set_version="lld50-musicnn-mel-v1", **load)
+    assert len(calls) == 2
+    calls.clear()
+    # The default set and the LLD set are the first 550 and 50 columns of the wider one.
+    for version, width in (("lld50-musicnn-v1", 550), ("lld50-v1", 50)):
+        narrow = load_labelled_dataset(tmp_path, feature_set_version=version, **load)
+        assert calls == []
+        for wider, sequence in zip(wide.sequences, narrow.sequences, strict=True):
+            np.testing.assert_array_equal(sequence, wider[:, :width])
+    # The other way round holds nothing to take: the wider set is extracted.
+    narrow_only = {**load, "cache_dir": tmp_path / "narrow-cache"}
+    load_labelled_dataset(tmp_path, feature_set_version="lld50-musicnn-v1", **narrow_only)
+    calls.clear()
+    load_labelled_dataset(tmp_path, feature_set_version="lld50-musicnn-mel-v1", **narrow_only)
+    assert len(calls) == 2
+
+
 def test_missing_label_column_is_a_clear_error(tmp_path):
     (tmp_path / "metadata.csv").write_text("artist,title,path\nX,a,a.mp3\n")
     with pytest.raises(ValueError, match="quadrant"):
