@@ -17,11 +17,6 @@ from emotion.ml.classical import (
     quadrant_of_point,
     quadrant_points,
 )
-from emotion.ml.datasets import (
-    DEFAULT_FEATURE_CACHE_DIR,
-    default_datasets_dir,
-    load_labelled_dataset,
-)
 from emotion.ml.evaluation import cross_validate, model_candidate
 from emotion.ml.feature_mapping import CorrelationSelection, correlation_scores
 from emotion.ml.model import pad_batch
@@ -31,7 +26,6 @@ from emotion.ml.training import TrainingConfig, config_from_dict, grouped_valida
 from emotion.ml.valence_arousal import QUADRANT_CENTRES
 from tests.emotion.ml.synthetic import make_synthetic
 
-FOUR_Q = default_datasets_dir() / "4q"
 QUADRANTS = list(QUADRANT_CENTRES)
 
 
@@ -208,12 +202,9 @@ def test_the_regression_objective_needs_a_valence_arousal_head_and_quadrants(dat
         CBSA(CBSAConfig(), n_labels=3)
 
 
-@pytest.mark.skipif(not (FOUR_Q / "metadata.csv").is_file(), reason=f"no 4Q data set at {FOUR_Q}")
-def test_a_short_grouped_cross_validation_on_real_4q():
+def test_a_short_grouped_cross_validation_on_real_4q(four_q_subset):
     # The 160-clip subset of the other families' CI check, at most 30 epochs of CBSA.
-    dataset = load_labelled_dataset(
-        FOUR_Q, limit_per_label=40, cache_dir=DEFAULT_FEATURE_CACHE_DIR, progress=False, workers=2
-    )
+    dataset = four_q_subset
     results = cross_validate(
         sequences=dataset.sequences,
         labels=dataset.labels,

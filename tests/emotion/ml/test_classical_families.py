@@ -25,11 +25,6 @@ from emotion.ml.classical import (
     ValenceArousalModel,
     inner_group_splits,
 )
-from emotion.ml.datasets import (
-    DEFAULT_FEATURE_CACHE_DIR,
-    default_datasets_dir,
-    load_labelled_dataset,
-)
 from emotion.ml.evaluation import cross_validate, model_candidate
 from emotion.ml.model import pad_batch
 from emotion.ml.presets import PRESETS
@@ -42,7 +37,6 @@ from tests.factories import analysed_track
 from tests.synthetic_datasets import write_dataset
 
 FAMILIES = {"svm": "kernel_svm", "knn": "nearest_neighbours", "av-model": "valence_arousal"}
-FOUR_Q = default_datasets_dir() / "4q"
 
 
 def on_llds(preset: str, **overrides):
@@ -265,12 +259,9 @@ def test_a_training_run_trains_and_promotes_each_family(
 
 
 @pytest.mark.dataset
-@pytest.mark.skipif(not (FOUR_Q / "metadata.csv").is_file(), reason=f"no 4Q data set at {FOUR_Q}")
-def test_a_short_grouped_cross_validation_of_each_family_on_real_4q():
+def test_a_short_grouped_cross_validation_of_each_family_on_real_4q(four_q_subset):
     # The 160-clip subset and folds of the default architecture's CI check (test_datasets).
-    dataset = load_labelled_dataset(
-        FOUR_Q, limit_per_label=40, cache_dir=DEFAULT_FEATURE_CACHE_DIR, progress=False, workers=2
-    )
+    dataset = four_q_subset
     results = cross_validate(
         sequences=dataset.sequences,
         labels=dataset.labels,

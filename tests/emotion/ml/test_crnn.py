@@ -8,20 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from emotion.features.feature_sets import LLD_MUSICNN_MEL_FEATURE_SET_VERSION
 from emotion.ml import load_artifact, train_mood_model
 from emotion.ml.artifact import artifact_to_bytes
 from emotion.ml.crnn import CRNN, CRNNConfig, centre_loss
-from emotion.ml.datasets import (
-    DEFAULT_FEATURE_CACHE_DIR,
-    default_datasets_dir,
-    load_labelled_dataset,
-)
 from emotion.ml.evaluation import cross_validate, model_candidate
 from emotion.ml.model import pad_batch
 from emotion.ml.presets import CRNN_BLOCKS, PRESETS
 
-FOUR_Q = default_datasets_dir() / "4q"
 LABELS = ("Q1", "Q2", "Q3", "Q4")
 SMALL = dict(
     model__channels=4,
@@ -178,18 +171,9 @@ def test_configs_that_cannot_read_the_blocks_are_refused():
     assert PRESETS["crnn"].input_blocks == CRNN_BLOCKS
 
 
-@pytest.mark.skipif(not (FOUR_Q / "metadata.csv").is_file(), reason=f"no 4Q data set at {FOUR_Q}")
-def test_a_short_grouped_cross_validation_on_real_4q():
-    # 20 clips per quadrant of the feature set with the log-mel summary (its own extraction:
-    # the other families' 160-clip subset is of the default set), 3 folds, 15 epochs.
-    dataset = load_labelled_dataset(
-        FOUR_Q,
-        limit_per_label=20,
-        cache_dir=DEFAULT_FEATURE_CACHE_DIR,
-        progress=False,
-        workers=2,
-        feature_set_version=LLD_MUSICNN_MEL_FEATURE_SET_VERSION,
-    )
+def test_a_short_grouped_cross_validation_on_real_4q(four_q_subset):
+    # The 160-clip subset of the other families' CI check, 3 folds, at most 15 epochs.
+    dataset = four_q_subset
     (result,) = cross_validate(
         sequences=dataset.sequences,
         labels=dataset.labels,

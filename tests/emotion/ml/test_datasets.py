@@ -8,11 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from emotion.features import DEFAULT_FEATURE_SET_VERSION, feature_set
+from emotion.features import feature_set
 from emotion.ml.artifact import artifact_to_bytes, load_artifact
 from emotion.ml.datasets import (
-    DEFAULT_FEATURE_CACHE_DIR,
-    default_datasets_dir,
     load_labelled_dataset,
 )
 from emotion.ml.evaluation import (
@@ -24,8 +22,6 @@ from emotion.ml.evaluation import (
     plot_learning_curves,
 )
 from emotion.ml.training import train_on_dataset
-
-FOUR_Q = default_datasets_dir() / "4q"
 
 
 def _write_folder(folder: Path, rows: list[dict[str, str]]) -> None:
@@ -142,17 +138,9 @@ def test_missing_label_column_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.dataset
-@pytest.mark.skipif(not (FOUR_Q / "metadata.csv").is_file(), reason=f"no 4Q data set at {FOUR_Q}")
-def test_short_cross_validation_of_the_default_architecture_on_real_4q(tmp_path):
-    dataset = load_labelled_dataset(
-        FOUR_Q,
-        limit_per_label=40,
-        cache_dir=DEFAULT_FEATURE_CACHE_DIR,
-        progress=False,
-        workers=2,
-    )
-    assert len(dataset) == 160 and not dataset.failures
-    width = feature_set(DEFAULT_FEATURE_SET_VERSION).dims
+def test_short_cross_validation_of_the_default_architecture_on_real_4q(tmp_path, four_q_subset):
+    dataset = four_q_subset
+    width = feature_set(dataset.feature_set_version).dims
     assert all(s.shape[1] == width and s.shape[0] >= 1 for s in dataset.sequences)
     (result,) = cross_validate(
         sequences=dataset.sequences,

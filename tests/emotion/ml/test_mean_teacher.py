@@ -12,14 +12,8 @@ import torch
 from django.core.management import CommandError, call_command
 
 from benchmarks.model_families import few_labels_candidate, labelled_part
-from emotion.features import DEFAULT_FEATURE_SET_VERSION
 from emotion.ml import load_artifact, read_artifact_metadata, save_artifact
 from emotion.ml.augmentation import AugmentationConfig, mix_sequences
-from emotion.ml.datasets import (
-    DEFAULT_FEATURE_CACHE_DIR,
-    default_datasets_dir,
-    load_labelled_dataset,
-)
 from emotion.ml.evaluation import cross_validate
 from emotion.ml.mean_teacher import MeanTeacherConfig, MeanTeacherObjective, ema_update
 from emotion.ml.pooled import PooledHead, PooledHeadConfig
@@ -32,7 +26,6 @@ from tests.emotion.ml.synthetic import TINY_CONFIG, make_synthetic
 from tests.factories import analysed_track
 from tests.synthetic_datasets import write_dataset
 
-FOUR_Q = default_datasets_dir() / "4q"
 TINY_MEAN_TEACHER = TINY_CONFIG.with_overrides(
     mean_teacher=MeanTeacherConfig(rampup_epochs=5, unlabelled_batch_size=16),
     augmentation=AugmentationConfig(enabled=True, gain_db=0.0),
@@ -255,13 +248,9 @@ def test_few_labels_candidates_share_the_labelled_clips_and_only_the_mean_teache
 
 
 @pytest.mark.dataset
-@pytest.mark.skipif(not (FOUR_Q / "metadata.csv").is_file(), reason=f"no 4Q data set at {FOUR_Q}")
-def test_a_short_grouped_cross_validation_with_few_labels_on_real_4q():
+def test_a_short_grouped_cross_validation_with_few_labels_on_real_4q(four_q_subset):
     # The 160-clip subset and folds of the default architecture's CI check (test_datasets).
-    dataset = load_labelled_dataset(
-        FOUR_Q, limit_per_label=40, cache_dir=DEFAULT_FEATURE_CACHE_DIR, progress=False, workers=2
-    )
-    assert dataset.feature_set_version == DEFAULT_FEATURE_SET_VERSION
+    dataset = four_q_subset
     results = cross_validate(
         sequences=dataset.sequences,
         labels=dataset.labels,
