@@ -1,7 +1,7 @@
 """Speed of recommendations, play ingestion and batch mood inference on PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
-    python -m benchmarks.recommendation_speed --sizes 10000,30000,100000 --json OUT.json
+    python -m benchmarks.recommendation_speed --sizes 10000,100000 --json OUT.json
 
 For each catalogue size (tracks) it grows one synthetic data set: tracks with varied artists,
 albums and a few re-releases (song keys computed as ``Track.save`` would), a done analysis of
@@ -77,7 +77,9 @@ HOW_TO_SET_DATABASE_URL = (
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--sizes", default="10000,30000,100000", help="catalogue sizes in tracks, ascending"
+        "--sizes",
+        default="10000,100000,1000000",
+        help="catalogue sizes in tracks, ascending",
     )
     parser.add_argument("--plays-per-track", type=int, default=10)
     parser.add_argument("--listeners", type=int, default=2000)
@@ -98,7 +100,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--server-torch-threads",
         type=int,
         default=None,
-        help="OMP_NUM_THREADS for the gunicorn workers (default: unset, torch uses every core)",
+        help="OMP_NUM_THREADS for the gunicorn workers (default: the project's own setting, "
+        "PROCESS_THREADS or 1, recommender/process_threads.py)",
     )
     parser.add_argument("--train-epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
@@ -109,7 +112,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     args.ingest_batch_sizes = [int(b) for b in args.ingest_batch_sizes.split(",") if b.strip()]
     if not args.sizes or args.sizes != sorted(set(args.sizes)) or args.sizes[0] < 1:
-        parser.error("--sizes must be positive and ascending, e.g. 10000,30000,100000")
+        parser.error("--sizes must be positive and ascending, e.g. 10000,100000,1000000")
     if any(not 1 <= b <= 1000 for b in args.ingest_batch_sizes):
         parser.error("--ingest-batch-sizes must be between 1 and 1000 (the API's limit)")
     if args.listeners < 1 or args.concurrency < 1 or args.workers < 1:
@@ -609,6 +612,44 @@ def explain_request_queries(listener_id: int, *, limit: int) -> list[dict[str, A
     return sorted(plans, key=lambda plan: -plan["ms"])
 
 
+def explain_mood_selection(listener_ids: Sequence[int]) -> dict[str, Any]:
+    """The batch mood inference's one query for a batch's top tracks of the week."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from listening.selectors import most_played_tracks_of_listeners
+
+    now = timezone.now()
+    captured: list[tuple[str, Sequence[Any]]] = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    from django.db import connection
+
+    with connection.execute_wrapper(capture):
+        most_played_tracks_of_listeners(
+            listener_ids=listener_ids,
+            since=now - dt.timedelta(days=settings.MOOD_WINDOW_DAYS),
+            until=now,
+            limit=settings.MOOD_TOP_K,
+            own_choices_only=settings.MOOD_IGNORES_RECOMMENDED_PLAYS,
+        )
+    ((sql, params),) = captured  # one query for the whole batch
+    return explain_analyze(sql, params)
+
+
+def explain_play_history(listener_id: int) -> dict[str, Any]:
+    """The first page of a listener's history (GET /api/v1/plays/), by listener alone."""
+    from listening.selectors import list_plays
+    from users.models import User
+
+    page = list_plays(listener=User.objects.get(pk=listener_id))[:50]
+    sql, params = page.query.sql_with_params()
+    return explain_analyze(sql, params)
+
+
 def explain_active_listeners(minutes: float) -> dict[str, Any]:
     from django.utils import timezone
 
@@ -1004,7 +1045,7 @@ def print_size(report: dict[str, Any], args: argparse.Namespace) -> None:
         f"listeners and loading them {mood['outside_batches_seconds']:.2f} s)"
     )
     load = report["load_average"]
-    threads = args.server_torch_threads or "default"
+    threads = args.server_torch_threads or "PROCESS_THREADS (1)"
     print(
         f"HTTP       gunicorn {args.workers} sync workers (torch threads: {threads}), "
         f"limit={args.limit}; other programs used ~"
@@ -1033,11 +1074,13 @@ def print_size(report: dict[str, Any], args: argparse.Namespace) -> None:
         print("slowest SELECTs of one warm recommendation request (EXPLAIN ANALYZE):")
         for plan in slowest:
             print(f"  {plan['ms']:7.2f} ms  {plan['sql'][:90]}")
-    listing = report["diagnostics"]["active_listeners_15_min"]
-    print(
-        f"listing listeners active in the last 15 min (beat task): {listing['ms']:.1f} ms, "
-        f"plan: {', '.join(listing['nodes'])}"
-    )
+    for key, what in (
+        ("active_listeners_15_min", "listing listeners active in the last 15 min (beat task)"),
+        ("mood_selection_batch", f"top-k of the week for {args.mood_batch_size} listeners"),
+        ("play_history_page", "first page of one listener's history"),
+    ):
+        plan = report["diagnostics"][key]
+        print(f"{what}: {plan['ms']:.1f} ms, plan: {', '.join(plan['nodes'])}")
 
 
 def _get(*keys: str | int) -> Callable[[dict], Any]:
@@ -1130,6 +1173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     media_root = work_dir / "media"
     media_root.mkdir()
     prepare_environment(bench_url, media_root)
+    # This process runs the batch mood inference as a worker would: with a worker's threads.
+    from recommender.process_threads import configure_process_threads
+
+    configure_process_threads()
     try:
         with own_database(admin_url, args.database_name, keep=args.keep):
             import django
@@ -1203,6 +1250,10 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
             diagnostics = {
                 "recommendation_queries": explain_request_queries(sample, limit=args.limit),
                 "active_listeners_15_min": explain_active_listeners(15),
+                "mood_selection_batch": explain_mood_selection(
+                    data.listener_ids[: args.mood_batch_size].tolist()
+                ),
+                "play_history_page": explain_play_history(sample),
             }
             load_before = os.getloadavg()[0]
             with CpuAccount(args.database_name) as others:
