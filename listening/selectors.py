@@ -84,7 +84,9 @@ def most_played_tracks_of_listeners(
         plays = plays.filter(chosen_by_user=True)
     rows = (
         plays.values("listener_id", "track_id")
-        .annotate(plays=Count("id"), last_played_at=Max("played_at"))
+        # COUNT(*), not COUNT(id): the id is not in the index, and counting it would read
+        # every play's row from the table instead of the index alone.
+        .annotate(plays=Count("*"), last_played_at=Max("played_at"))
         .annotate(
             rank=Window(
                 RowNumber(),
