@@ -256,10 +256,51 @@ def create_listeners(data: Dataset, count: int) -> float:
     return time.perf_counter() - started
 
 
+def _copy_escape(value: str) -> str:
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def copy_rows(cursor, model, values: dict[str, Sequence[str]], *, now_text: str) -> int:
+    """COPY rows into ``model``'s table: ``values`` maps columns to their text, one per row;
+    other columns get ``now_text`` (auto_now / auto_now_add) or the field's default."""
+    fields = [f for f in model._meta.concrete_fields if f.column in values or not f.primary_key]
+    columns = [f.column for f in fields]
+    count = len(next(iter(values.values())))
+    column_texts = []
+    for f in fields:
+        if f.column in values:
+            column_texts.append(values[f.column])
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            text = now_text
+        else:
+            default = f.get_default()
+            text = "\\N" if default is None else _copy_escape(str(default))
+        column_texts.append([text] * count)
+    text = "\n".join("\t".join(row) for row in zip(*column_texts, strict=True))
+    sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+    with cursor.cursor.copy(sql) as copy:
+        copy.write(text + "\n")
+    return count
+
+
+def reserve_ids(cursor, model, count: int) -> list[int]:
+    """``count`` ids from the table's own sequence, for rows written by COPY."""
+    table, pk = model._meta.db_table, model._meta.pk.column
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        [table, pk, count],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
 def grow_catalogue(data: Dataset, size: int, *, chunk: int = 2000) -> tuple[int, float]:
-    """Add tracks (with done analyses) up to ``size``; returns (added, seconds)."""
+    """Add tracks (with done analyses) up to ``size``, written by COPY; returns (added,
+    seconds)."""
     from django.conf import settings
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
     from tqdm import tqdm
 
@@ -275,7 +316,7 @@ def grow_catalogue(data: Dataset, size: int, *, chunk: int = 2000) -> tuple[int,
     segment_seconds = float(settings.AUDIO_SEGMENT_SECONDS)
     started = time.perf_counter()
     new_ids: list[int] = []
-    progress = tqdm(total=added, desc="tracks + analyses", unit="track", leave=False)
+    progress = tqdm(total=added, desc="tracks + analyses (COPY)", unit="track", leave=False)
     for start in range(first, size, chunk):
         stop = min(size, start + chunk)
         sequences, _ = synthetic_sequences(
@@ -306,27 +347,48 @@ def grow_catalogue(data: Dataset, size: int, *, chunk: int = 2000) -> tuple[int,
                     duration_ms=int(len(sequence) * segment_seconds * 1000),
                 )
             )
-        now = timezone.now()
-        with transaction.atomic():
-            Track.objects.bulk_create(tracks)
-            TrackAnalysis.objects.bulk_create(
-                [
-                    TrackAnalysis(
-                        track_id=track.pk,
-                        status=AnalysisStatus.DONE,
-                        feature_set_version=LLD_FEATURE_SET_VERSION,
-                        segment_seconds=segment_seconds,
-                        n_segments=len(sequence),
-                        features=np.ascontiguousarray(sequence, dtype=np.float32).tobytes(),
-                        audio_seconds=len(sequence) * segment_seconds,
-                        extraction_cpu_seconds=0.05,
-                        requested_at=now,
-                        started_at=now,
-                        finished_at=now,
-                    )
-                    for track, sequence in zip(tracks, sequences, strict=True)
-                ]
+        now_text = timezone.now().isoformat()
+        with transaction.atomic(), connection.cursor() as cursor:
+            ids = reserve_ids(cursor, Track, len(tracks))
+            copy_rows(
+                cursor,
+                Track,
+                {
+                    "id": [str(i) for i in ids],
+                    "title": [_copy_escape(t.title) for t in tracks],
+                    "artist": [_copy_escape(t.artist) for t in tracks],
+                    "album": [_copy_escape(t.album) for t in tracks],
+                    "song_key": [_copy_escape(t.song_key) for t in tracks],
+                    "duration_ms": [str(t.duration_ms) for t in tracks],
+                },
+                now_text=now_text,
             )
+            copy_rows(
+                cursor,
+                TrackAnalysis,
+                {
+                    "track_id": [str(i) for i in ids],
+                    "status": [str(AnalysisStatus.DONE)] * len(ids),
+                    "feature_set_version": [LLD_FEATURE_SET_VERSION] * len(ids),
+                    "segment_seconds": [str(segment_seconds)] * len(ids),
+                    "n_segments": [str(len(sequence)) for sequence in sequences],
+                    # bytea in COPY's text format: \x and hex, the backslash escaped.
+                    "features": [
+                        "\\\\x" + np.ascontiguousarray(sequence, dtype=np.float32).tobytes().hex()
+                        for sequence in sequences
+                    ],
+                    "audio_seconds": [
+                        str(len(sequence) * segment_seconds) for sequence in sequences
+                    ],
+                    "extraction_cpu_seconds": ["0.05"] * len(ids),
+                    "requested_at": [now_text] * len(ids),
+                    "started_at": [now_text] * len(ids),
+                    "finished_at": [now_text] * len(ids),
+                },
+                now_text=now_text,
+            )
+        for track, track_id in zip(tracks, ids, strict=True):
+            track.pk = track_id
         new_ids += [track.pk for track in tracks]
         progress.update(len(tracks))
     progress.close()
@@ -373,16 +435,8 @@ def add_plays(data: Dataset, total: int, *, chunk: int = 100_000) -> tuple[int, 
     popular_order = rng.permutation(n_tracks)
     favourites = rng.integers(0, n_tracks, size=(n_listeners, 40))
 
-    fields = [f for f in Play._meta.concrete_fields if not f.primary_key]
-    columns = [f.column for f in fields]
-    given = {"listener_id", "track_id", "played_at", "received_at", "ms_played", "client"}
-    defaults = {f.column: f.get_default() for f in fields if f.column not in given}
-    default_text = {
-        column: "\\N" if value is None else str(value) for column, value in defaults.items()
-    }
     now = timezone.now()
     now_us = np.datetime64(now.replace(tzinfo=None), "us")
-    copy_sql = f"COPY {Play._meta.db_table} ({', '.join(columns)}) FROM STDIN"
 
     started = time.perf_counter()
     written = 0
@@ -420,14 +474,9 @@ def add_plays(data: Dataset, total: int, *, chunk: int = 100_000) -> tuple[int, 
                 "ms_played": rng.integers(30_000, 240_000, size=len(keep)).astype(str),
                 "client": np.full(len(keep), SYNTHETIC_CLIENT),
             }
-            row_columns = [
-                values[c] if c in values else np.full(len(keep), default_text[c]) for c in columns
-            ]
-            text = "\n".join(
-                "\t".join(row) for row in zip(*(col.tolist() for col in row_columns), strict=True)
+            copy_rows(
+                cursor, Play, {k: v.tolist() for k, v in values.items()}, now_text=now.isoformat()
             )
-            with cursor.cursor.copy(copy_sql) as copy:
-                copy.write(text + "\n")
             written += len(keep)
             progress.update(len(keep))
     progress.close()
