@@ -71,6 +71,19 @@ def test_process_threads_is_configurable_and_a_library_variable_wins(name):
     assert report == {"torch": 1, "env": ["1", *["2"] * (len(THREAD_ENV_VARS) - 1)]}
 
 
+def test_an_invalid_setting_stops_start_up_with_the_reason():
+    result = subprocess.run(
+        ENTRY_POINTS["manage.py"],
+        cwd=REPO_ROOT,
+        env=environment_without_thread_settings(PROCESS_THREADS="0"),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode != 0
+    assert "PROCESS_THREADS='0' must be a whole number of at least 1" in result.stderr
+
+
 def test_a_running_celery_pool_process_has_one_thread(monkeypatch, tmp_path):
     if not settings.CELERY_BROKER_URL:
         missing_service("CELERY_BROKER_URL is not set; this test starts a real worker")
