@@ -1,7 +1,7 @@
 """Speed of recommendations, play ingestion and batch mood inference on PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
-    python -m benchmarks.recommendation_speed --sizes 10000,30000,100000 --json OUT.json
+    python -m benchmarks.recommendation_speed --sizes 10000,100000 --json OUT.json
 
 For each catalogue size (tracks) it grows one synthetic data set: tracks with varied artists,
 albums and a few re-releases (song keys computed as ``Track.save`` would), a done analysis of
@@ -77,7 +77,9 @@ HOW_TO_SET_DATABASE_URL = (
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--sizes", default="10000,30000,100000", help="catalogue sizes in tracks, ascending"
+        "--sizes",
+        default="10000,100000,1000000",
+        help="catalogue sizes in tracks, ascending",
     )
     parser.add_argument("--plays-per-track", type=int, default=10)
     parser.add_argument("--listeners", type=int, default=2000)
@@ -98,7 +100,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--server-torch-threads",
         type=int,
         default=None,
-        help="OMP_NUM_THREADS for the gunicorn workers (default: unset, torch uses every core)",
+        help="OMP_NUM_THREADS for the gunicorn workers (default: the project's own setting, "
+        "PROCESS_THREADS or 1, recommender/process_threads.py)",
     )
     parser.add_argument("--train-epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
@@ -109,7 +112,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     args.ingest_batch_sizes = [int(b) for b in args.ingest_batch_sizes.split(",") if b.strip()]
     if not args.sizes or args.sizes != sorted(set(args.sizes)) or args.sizes[0] < 1:
-        parser.error("--sizes must be positive and ascending, e.g. 10000,30000,100000")
+        parser.error("--sizes must be positive and ascending, e.g. 10000,100000,1000000")
     if any(not 1 <= b <= 1000 for b in args.ingest_batch_sizes):
         parser.error("--ingest-batch-sizes must be between 1 and 1000 (the API's limit)")
     if args.listeners < 1 or args.concurrency < 1 or args.workers < 1:
@@ -253,10 +256,51 @@ def create_listeners(data: Dataset, count: int) -> float:
     return time.perf_counter() - started
 
 
+def _copy_escape(value: str) -> str:
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def copy_rows(cursor, model, values: dict[str, Sequence[str]], *, now_text: str) -> int:
+    """COPY rows into ``model``'s table: ``values`` maps columns to their text, one per row;
+    other columns get ``now_text`` (auto_now / auto_now_add) or the field's default."""
+    fields = [f for f in model._meta.concrete_fields if f.column in values or not f.primary_key]
+    columns = [f.column for f in fields]
+    count = len(next(iter(values.values())))
+    column_texts = []
+    for f in fields:
+        if f.column in values:
+            column_texts.append(values[f.column])
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            text = now_text
+        else:
+            default = f.get_default()
+            text = "\\N" if default is None else _copy_escape(str(default))
+        column_texts.append([text] * count)
+    text = "\n".join("\t".join(row) for row in zip(*column_texts, strict=True))
+    sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+    with cursor.cursor.copy(sql) as copy:
+        copy.write(text + "\n")
+    return count
+
+
+def reserve_ids(cursor, model, count: int) -> list[int]:
+    """``count`` ids from the table's own sequence, for rows written by COPY."""
+    table, pk = model._meta.db_table, model._meta.pk.column
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        [table, pk, count],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
 def grow_catalogue(data: Dataset, size: int, *, chunk: int = 2000) -> tuple[int, float]:
-    """Add tracks (with done analyses) up to ``size``; returns (added, seconds)."""
+    """Add tracks (with done analyses) up to ``size``, written by COPY; returns (added,
+    seconds)."""
     from django.conf import settings
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
     from tqdm import tqdm
 
@@ -272,7 +316,7 @@ def grow_catalogue(data: Dataset, size: int, *, chunk: int = 2000) -> tuple[int,
     segment_seconds = float(settings.AUDIO_SEGMENT_SECONDS)
     started = time.perf_counter()
     new_ids: list[int] = []
-    progress = tqdm(total=added, desc="tracks + analyses", unit="track", leave=False)
+    progress = tqdm(total=added, desc="tracks + analyses (COPY)", unit="track", leave=False)
     for start in range(first, size, chunk):
         stop = min(size, start + chunk)
         sequences, _ = synthetic_sequences(
@@ -303,27 +347,48 @@ def grow_catalogue(data: Dataset, size: int, *, chunk: int = 2000) -> tuple[int,
                     duration_ms=int(len(sequence) * segment_seconds * 1000),
                 )
             )
-        now = timezone.now()
-        with transaction.atomic():
-            Track.objects.bulk_create(tracks)
-            TrackAnalysis.objects.bulk_create(
-                [
-                    TrackAnalysis(
-                        track_id=track.pk,
-                        status=AnalysisStatus.DONE,
-                        feature_set_version=LLD_FEATURE_SET_VERSION,
-                        segment_seconds=segment_seconds,
-                        n_segments=len(sequence),
-                        features=np.ascontiguousarray(sequence, dtype=np.float32).tobytes(),
-                        audio_seconds=len(sequence) * segment_seconds,
-                        extraction_cpu_seconds=0.05,
-                        requested_at=now,
-                        started_at=now,
-                        finished_at=now,
-                    )
-                    for track, sequence in zip(tracks, sequences, strict=True)
-                ]
+        now_text = timezone.now().isoformat()
+        with transaction.atomic(), connection.cursor() as cursor:
+            ids = reserve_ids(cursor, Track, len(tracks))
+            copy_rows(
+                cursor,
+                Track,
+                {
+                    "id": [str(i) for i in ids],
+                    "title": [_copy_escape(t.title) for t in tracks],
+                    "artist": [_copy_escape(t.artist) for t in tracks],
+                    "album": [_copy_escape(t.album) for t in tracks],
+                    "song_key": [_copy_escape(t.song_key) for t in tracks],
+                    "duration_ms": [str(t.duration_ms) for t in tracks],
+                },
+                now_text=now_text,
             )
+            copy_rows(
+                cursor,
+                TrackAnalysis,
+                {
+                    "track_id": [str(i) for i in ids],
+                    "status": [str(AnalysisStatus.DONE)] * len(ids),
+                    "feature_set_version": [LLD_FEATURE_SET_VERSION] * len(ids),
+                    "segment_seconds": [str(segment_seconds)] * len(ids),
+                    "n_segments": [str(len(sequence)) for sequence in sequences],
+                    # bytea in COPY's text format: \x and hex, the backslash escaped.
+                    "features": [
+                        "\\\\x" + np.ascontiguousarray(sequence, dtype=np.float32).tobytes().hex()
+                        for sequence in sequences
+                    ],
+                    "audio_seconds": [
+                        str(len(sequence) * segment_seconds) for sequence in sequences
+                    ],
+                    "extraction_cpu_seconds": ["0.05"] * len(ids),
+                    "requested_at": [now_text] * len(ids),
+                    "started_at": [now_text] * len(ids),
+                    "finished_at": [now_text] * len(ids),
+                },
+                now_text=now_text,
+            )
+        for track, track_id in zip(tracks, ids, strict=True):
+            track.pk = track_id
         new_ids += [track.pk for track in tracks]
         progress.update(len(tracks))
     progress.close()
@@ -370,16 +435,8 @@ def add_plays(data: Dataset, total: int, *, chunk: int = 100_000) -> tuple[int, 
     popular_order = rng.permutation(n_tracks)
     favourites = rng.integers(0, n_tracks, size=(n_listeners, 40))
 
-    fields = [f for f in Play._meta.concrete_fields if not f.primary_key]
-    columns = [f.column for f in fields]
-    given = {"listener_id", "track_id", "played_at", "received_at", "ms_played", "client"}
-    defaults = {f.column: f.get_default() for f in fields if f.column not in given}
-    default_text = {
-        column: "\\N" if value is None else str(value) for column, value in defaults.items()
-    }
     now = timezone.now()
     now_us = np.datetime64(now.replace(tzinfo=None), "us")
-    copy_sql = f"COPY {Play._meta.db_table} ({', '.join(columns)}) FROM STDIN"
 
     started = time.perf_counter()
     written = 0
@@ -417,14 +474,9 @@ def add_plays(data: Dataset, total: int, *, chunk: int = 100_000) -> tuple[int, 
                 "ms_played": rng.integers(30_000, 240_000, size=len(keep)).astype(str),
                 "client": np.full(len(keep), SYNTHETIC_CLIENT),
             }
-            row_columns = [
-                values[c] if c in values else np.full(len(keep), default_text[c]) for c in columns
-            ]
-            text = "\n".join(
-                "\t".join(row) for row in zip(*(col.tolist() for col in row_columns), strict=True)
+            copy_rows(
+                cursor, Play, {k: v.tolist() for k, v in values.items()}, now_text=now.isoformat()
             )
-            with cursor.cursor.copy(copy_sql) as copy:
-                copy.write(text + "\n")
             written += len(keep)
             progress.update(len(keep))
     progress.close()
@@ -607,6 +659,44 @@ def explain_request_queries(listener_id: int, *, limit: int) -> list[dict[str, A
         ]
         transaction.set_rollback(True)
     return sorted(plans, key=lambda plan: -plan["ms"])
+
+
+def explain_mood_selection(listener_ids: Sequence[int]) -> dict[str, Any]:
+    """The batch mood inference's one query for a batch's top tracks of the week."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from listening.selectors import most_played_tracks_of_listeners
+
+    now = timezone.now()
+    captured: list[tuple[str, Sequence[Any]]] = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    from django.db import connection
+
+    with connection.execute_wrapper(capture):
+        most_played_tracks_of_listeners(
+            listener_ids=listener_ids,
+            since=now - dt.timedelta(days=settings.MOOD_WINDOW_DAYS),
+            until=now,
+            limit=settings.MOOD_TOP_K,
+            own_choices_only=settings.MOOD_IGNORES_RECOMMENDED_PLAYS,
+        )
+    ((sql, params),) = captured  # one query for the whole batch
+    return explain_analyze(sql, params)
+
+
+def explain_play_history(listener_id: int) -> dict[str, Any]:
+    """The first page of a listener's history (GET /api/v1/plays/), by listener alone."""
+    from listening.selectors import list_plays
+    from users.models import User
+
+    page = list_plays(listener=User.objects.get(pk=listener_id))[:50]
+    sql, params = page.query.sql_with_params()
+    return explain_analyze(sql, params)
 
 
 def explain_active_listeners(minutes: float) -> dict[str, Any]:
@@ -1004,7 +1094,7 @@ def print_size(report: dict[str, Any], args: argparse.Namespace) -> None:
         f"listeners and loading them {mood['outside_batches_seconds']:.2f} s)"
     )
     load = report["load_average"]
-    threads = args.server_torch_threads or "default"
+    threads = args.server_torch_threads or "PROCESS_THREADS (1)"
     print(
         f"HTTP       gunicorn {args.workers} sync workers (torch threads: {threads}), "
         f"limit={args.limit}; other programs used ~"
@@ -1033,11 +1123,13 @@ def print_size(report: dict[str, Any], args: argparse.Namespace) -> None:
         print("slowest SELECTs of one warm recommendation request (EXPLAIN ANALYZE):")
         for plan in slowest:
             print(f"  {plan['ms']:7.2f} ms  {plan['sql'][:90]}")
-    listing = report["diagnostics"]["active_listeners_15_min"]
-    print(
-        f"listing listeners active in the last 15 min (beat task): {listing['ms']:.1f} ms, "
-        f"plan: {', '.join(listing['nodes'])}"
-    )
+    for key, what in (
+        ("active_listeners_15_min", "listing listeners active in the last 15 min (beat task)"),
+        ("mood_selection_batch", f"top-k of the week for {args.mood_batch_size} listeners"),
+        ("play_history_page", "first page of one listener's history"),
+    ):
+        plan = report["diagnostics"][key]
+        print(f"{what}: {plan['ms']:.1f} ms, plan: {', '.join(plan['nodes'])}")
 
 
 def _get(*keys: str | int) -> Callable[[dict], Any]:
@@ -1130,6 +1222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     media_root = work_dir / "media"
     media_root.mkdir()
     prepare_environment(bench_url, media_root)
+    # This process runs the batch mood inference as a worker would: with a worker's threads.
+    from recommender.process_threads import configure_process_threads
+
+    configure_process_threads()
     try:
         with own_database(admin_url, args.database_name, keep=args.keep):
             import django
@@ -1203,6 +1299,10 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
             diagnostics = {
                 "recommendation_queries": explain_request_queries(sample, limit=args.limit),
                 "active_listeners_15_min": explain_active_listeners(15),
+                "mood_selection_batch": explain_mood_selection(
+                    data.listener_ids[: args.mood_batch_size].tolist()
+                ),
+                "play_history_page": explain_play_history(sample),
             }
             load_before = os.getloadavg()[0]
             with CpuAccount(args.database_name) as others:

@@ -7,13 +7,15 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ErrorDetail
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.status import HTTP_202_ACCEPTED, HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from rest_framework.views import APIView
 
+from common.db_routers import replica_reads
 from common.ids import DatabaseIdField
 from common.pagination import StandardPagination, get_paginated_response
 from listening.matching import NAME_MAX_LENGTH, TrackMetadata
@@ -73,27 +75,62 @@ class PlayInputSerializer(serializers.Serializer):
             )
         return attrs
 
-    def to_candidate(self, *, index: int, default_client: str) -> PlayCandidate:
-        fields = self.validated_data
-        metadata = None
-        if fields.get("track_name") and fields.get("artist_name"):
-            metadata = TrackMetadata.clean(
-                track_name=fields["track_name"],
-                artist_name=fields["artist_name"],
-                release_name=fields.get("release_name", ""),
-                recording_mbid=fields.get("recording_mbid"),
-                isrc=fields.get("isrc", ""),
-                duration_ms=fields.get("duration_ms"),
+
+def validate_play_batch(
+    raw_items: list, *, default_client: str
+) -> tuple[list[PlayCandidate], list[PlayOutcome]]:
+    """Each item of a batch as a candidate play, or a rejection with the serializer's errors.
+
+    One ``PlayInputSerializer`` checks the whole batch: building one per item deep-copies its
+    fields every time, 200–300 ms of a 1,000-play request. The errors are exactly those of a
+    serializer built for the item (``Serializer.errors``, including its "No data provided" for
+    a null item); whether a named track exists is asked once for the batch, by ``record_plays``.
+    """
+    serializer = PlayInputSerializer()
+    candidates: list[PlayCandidate] = []
+    rejected: list[PlayOutcome] = []
+    for index, raw_item in enumerate(raw_items):
+        try:
+            fields = serializer.run_validation(raw_item)
+        except serializers.ValidationError as error:
+            rejected.append(
+                PlayOutcome(
+                    index=index, status=PlayStatus.REJECTED, reason=_item_errors(error.detail)
+                )
             )
-        return PlayCandidate(
-            index=index,
-            track_id=fields.get("track"),
-            metadata=metadata,
-            played_at=fields["played_at"],
-            ms_played=fields.get("ms_played"),
-            client=fields.get("client") or default_client,
-            chosen_by_user=fields["chosen_by_user"],
+        else:
+            candidates.append(play_candidate(fields, index=index, default_client=default_client))
+    return candidates, rejected
+
+
+def _item_errors(detail: dict | list) -> dict:
+    # What Serializer.errors makes of a failed run_validation.
+    if isinstance(detail, list) and len(detail) == 1 and getattr(detail[0], "code", None) == "null":
+        return {api_settings.NON_FIELD_ERRORS_KEY: [ErrorDetail("No data provided", code="null")]}
+    return detail
+
+
+def play_candidate(fields: dict, *, index: int, default_client: str) -> PlayCandidate:
+    """A candidate play from an item's validated fields."""
+    metadata = None
+    if fields.get("track_name") and fields.get("artist_name"):
+        metadata = TrackMetadata.clean(
+            track_name=fields["track_name"],
+            artist_name=fields["artist_name"],
+            release_name=fields.get("release_name", ""),
+            recording_mbid=fields.get("recording_mbid"),
+            isrc=fields.get("isrc", ""),
+            duration_ms=fields.get("duration_ms"),
         )
+    return PlayCandidate(
+        index=index,
+        track_id=fields.get("track"),
+        metadata=metadata,
+        played_at=fields["played_at"],
+        ms_played=fields.get("ms_played"),
+        client=fields.get("client") or default_client,
+        chosen_by_user=fields["chosen_by_user"],
+    )
 
 
 class PlayOutputSerializer(serializers.Serializer):
@@ -162,7 +199,10 @@ class PlayListSubmitApi(APIView):
                 raise serializers.ValidationError("since must be earlier than until")
             return attrs
 
+    # History is read-only and may trail the primary by the replica's lag (milliseconds); an
+    # import job is not, since a client polls the job it has just created.
     @extend_schema(parameters=[FilterSerializer], responses=PlayOutputSerializer(many=True))
+    @replica_reads()
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -184,17 +224,9 @@ class PlayListSubmitApi(APIView):
         batch.is_valid(raise_exception=True)
         default_client = request.headers.get("User-Agent", "")[:200]
 
-        candidates: list[PlayCandidate] = []
-        rejected: list[PlayOutcome] = []
-        for index, raw_item in enumerate(batch.validated_data["plays"]):
-            item = PlayInputSerializer(data=raw_item)
-            if not item.is_valid():
-                rejected.append(
-                    PlayOutcome(index=index, status=PlayStatus.REJECTED, reason=item.errors)
-                )
-            else:
-                candidates.append(item.to_candidate(index=index, default_client=default_client))
-
+        candidates, rejected = validate_play_batch(
+            batch.validated_data["plays"], default_client=default_client
+        )
         outcomes = rejected + record_plays(listener=request.user, candidates=candidates)
         outcomes.sort(key=lambda outcome: outcome.index)
         counts = Counter(outcome.status.value for outcome in outcomes)

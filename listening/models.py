@@ -21,16 +21,19 @@ class Play(models.Model):
     Unique per (listener, track, played_at) for matched plays and per (listener, played_at,
     metadata key) for unmatched ones: a client that resubmits a play after a timeout creates
     nothing new. The (listener, played_at) index serves both the history listing and "this
-    listener's plays in the last 7 days, counted per track"; carrying ``track`` in it lets
-    PostgreSQL answer the count from the index alone. The partial indexes on unmatched plays
-    find the ones a new catalogue track can take.
+    listener's plays in the last 7 days, counted per track"; carrying ``track`` and
+    ``chosen_by_user`` in it lets PostgreSQL answer the count from the index alone. The partial
+    indexes on unmatched plays find the ones a new catalogue track can take.
 
     A track with plays cannot be deleted (PROTECT): history must not change, or silently
     become unmatched, because someone tidied the catalogue.
     """
 
+    # No index of its own: play_listener_time_chosen starts with the listener, so it serves
+    # every lookup by listener alone too (history, cascade deletes), and a second index on the
+    # busiest table only slows every insert (README, "Beyond one machine").
     listener = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plays"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plays", db_index=False
     )
     track = models.ForeignKey(
         Track,
@@ -87,8 +90,13 @@ class Play(models.Model):
             ),
         ]
         indexes = [
+            # Carries chosen_by_user too (PostgreSQL; other databases leave it out), so "top
+            # tracks of the week" for mood inference, which skips recommended plays, is read
+            # from the index alone, never from the table (README, "Recommendation speed").
             models.Index(
-                fields=["listener", "played_at", "track"], name="play_listener_time_track"
+                fields=["listener", "played_at", "track"],
+                include=["chosen_by_user"],
+                name="play_listener_time_chosen",
             ),
             models.Index(fields=["played_at"], name="play_time"),
             # "Listeners whose plays arrived recently" (the periodic mood batch).

@@ -7,7 +7,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from emotion.ml import display_name
 from emotion.models import MoodModelVersion, TrackEmotion
@@ -57,8 +58,31 @@ def latest_inferred_snapshot(*, listener: User) -> MoodSnapshot | None:
     return MoodSnapshot.objects.filter(listener=listener, basis=MoodBasis.INFERRED).first()
 
 
+def latest_inferred_snapshots(*, listener_ids: Collection[int]) -> dict[int, MoodSnapshot]:
+    """``latest_inferred_snapshot`` of many listeners in one query (listeners without one are
+    left out): the first of each listener's inferred snapshots in the model's ordering."""
+    if not listener_ids:
+        return {}
+    ranked = MoodSnapshot.objects.filter(
+        listener_id__in=listener_ids, basis=MoodBasis.INFERRED
+    ).annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("listener_id")],
+            order_by=[F("created_at").desc(), F("id").desc()],
+        )
+    )
+    return {snapshot.listener_id: snapshot for snapshot in ranked.filter(rank=1)}
+
+
 def listener_mood_state(*, listener: User) -> ListenerMoodState | None:
     return ListenerMoodState.objects.filter(listener=listener).first()
+
+
+def listener_mood_states(*, listener_ids: Collection[int]) -> dict[int, ListenerMoodState]:
+    """``listener_mood_state`` of many listeners in one query (those without one left out)."""
+    states = ListenerMoodState.objects.filter(listener_id__in=listener_ids)
+    return {state.listener_id: state for state in states} if listener_ids else {}
 
 
 def declared_mood_status(

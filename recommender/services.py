@@ -27,7 +27,7 @@ from emotion.selectors import (
     load_mood_model,
     valence_arousal_point,
 )
-from listening.selectors import most_played_tracks
+from listening.selectors import most_played_tracks_of_listeners
 from recommender.models import (
     Feedback,
     ListenerMoodState,
@@ -46,9 +46,9 @@ from recommender.ranking import RankedTrack, rank_candidates
 from recommender.selectors import (
     declared_mood_status,
     emotions_with_unserved_tracks,
-    latest_inferred_snapshot,
+    latest_inferred_snapshots,
     latest_snapshot,
-    listener_mood_state,
+    listener_mood_states,
     listeners_active_since,
     no_active_model_explanation,
     recommendation_candidates,
@@ -89,16 +89,16 @@ def infer_listener_moods(
     version = active_model_version()
     if version is None:
         return []
-    tops = {
-        listener.pk: most_played_tracks(
-            listener=listener,
-            since=window_start,
-            until=now,
-            limit=settings.MOOD_TOP_K,
-            own_choices_only=settings.MOOD_IGNORES_RECOMMENDED_PLAYS,
-        )
-        for listener in listeners
-    }
+    # One query for the whole batch for each of: top tracks, last inferred moods, states.
+    listener_ids = [listener.pk for listener in listeners]
+    tops = most_played_tracks_of_listeners(
+        listener_ids=listener_ids,
+        since=window_start,
+        until=now,
+        limit=settings.MOOD_TOP_K,
+        own_choices_only=settings.MOOD_IGNORES_RECOMMENDED_PLAYS,
+    )
+    previous_inferred = latest_inferred_snapshots(listener_ids=listener_ids)
     top_track_ids = {top.track_id for listener_tops in tops.values() for top in listener_tops}
     sequences = feature_sequences(track_ids=top_track_ids)
     # Titles travel with the snapshot so an explanation can name the tracks behind a mood.
@@ -109,6 +109,7 @@ def infer_listener_moods(
 
     inferable: list[tuple[User, list[dict], list[dict], np.ndarray]] = []
     snapshots: list[MoodSnapshot] = []
+    cold_listeners: list[tuple[User, list[dict]]] = []
     for listener in listeners:
         used = [
             {"track_id": top.track_id, **names.get(top.track_id, {}), "plays": top.plays}
@@ -121,9 +122,7 @@ def infer_listener_moods(
             if top.track_id not in sequences
         ]
         if not used:
-            snapshots.append(
-                cold_start_snapshot(listener=listener, now=now, version=version, skipped=skipped)
-            )
+            cold_listeners.append((listener, skipped))
             continue
         total = sum(item["plays"] for item in used)
         for item in used:
@@ -134,6 +133,19 @@ def infer_listener_moods(
         )
         inferable.append((listener, used, skipped, average))
 
+    if cold_listeners:
+        states = listener_mood_states(listener_ids=[listener.pk for listener, _ in cold_listeners])
+        for listener, skipped in cold_listeners:
+            snapshots.append(
+                cold_start_snapshot(
+                    listener=listener,
+                    now=now,
+                    version=version,
+                    skipped=skipped,
+                    state=states.get(listener.pk),
+                    previous=previous_inferred.get(listener.pk),
+                )
+            )
     if inferable:
         model = load_mood_model(version=version)
         # The same pass as tagging a track: probabilities and the valence/arousal point.
@@ -159,8 +171,7 @@ def infer_listener_moods(
             )
     with transaction.atomic():
         MoodSnapshot.objects.bulk_create(snapshots)
-        for snapshot in snapshots:
-            _start_new_round_if_mood_changed(snapshot)
+        _start_new_rounds_where_mood_changed(snapshots, previous_inferred=previous_inferred)
     return snapshots
 
 
@@ -170,14 +181,16 @@ def cold_start_snapshot(
     now: dt.datetime,
     version: MoodModelVersion,
     skipped: list[dict],
+    state: ListenerMoodState | None,
+    previous: MoodSnapshot | None,
 ) -> MoodSnapshot:
     """The mood of a listener with no usable plays in the window (unsaved).
 
-    In order: the mood they declared (``PUT /api/v1/me/mood``); with ``MOOD_COLD_START`` =
-    ``last_known``, their last inferred mood; otherwise an even spread over the emotions, so
-    recommendations sample every emotion until feedback or plays say more.
+    In order: the mood they declared (``PUT /api/v1/me/mood``) in their ``state``; with
+    ``MOOD_COLD_START`` = ``last_known``, their last inferred mood (``previous``); otherwise an
+    even spread over the emotions, so recommendations sample every emotion until feedback or
+    plays say more.
     """
-    state = listener_mood_state(listener=listener)
     labels = list(version.labels)
     common = {"listener": listener, "created_at": now, "model_version": version, "skipped": skipped}
     if state and state.declared_label and state.declared_label in labels:
@@ -190,7 +203,6 @@ def cold_start_snapshot(
             confidence=1.0,
             probabilities=distribution,
         )
-    previous = latest_inferred_snapshot(listener=listener)
     if (
         settings.MOOD_COLD_START == "last_known"
         and previous is not None
@@ -335,18 +347,22 @@ def declare_mood(*, listener: User, label: str) -> MoodDeclaration:
     return MoodDeclaration(state=state, snapshot=snapshot, status=status)
 
 
-def _start_new_round_if_mood_changed(snapshot: MoodSnapshot) -> None:
+def _start_new_rounds_where_mood_changed(
+    snapshots: Sequence[MoodSnapshot], *, previous_inferred: dict[int, MoodSnapshot]
+) -> None:
     """A new most likely mood starts the seed rule afresh: old rejects and accepts are about
-    the previous mood. (The bandit's counts are kept: they describe the listener.)"""
-    if snapshot.basis != MoodBasis.INFERRED:
-        return
-    previous = (
-        MoodSnapshot.objects.filter(listener=snapshot.listener, basis=MoodBasis.INFERRED)
-        .exclude(pk=snapshot.pk)
-        .first()
-    )
-    if previous is not None and previous.label != snapshot.label:
-        ListenerMoodState.objects.filter(listener=snapshot.listener).update(
+    the previous mood. (The bandit's counts are kept: they describe the listener.)
+
+    ``previous_inferred`` holds each listener's latest inferred snapshot from before these."""
+    changed = [
+        snapshot.listener_id
+        for snapshot in snapshots
+        if snapshot.basis == MoodBasis.INFERRED
+        and snapshot.listener_id in previous_inferred
+        and previous_inferred[snapshot.listener_id].label != snapshot.label
+    ]
+    if changed:
+        ListenerMoodState.objects.filter(listener_id__in=changed).update(
             rejected_labels=[], confirmed_label=""
         )
 

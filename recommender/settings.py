@@ -166,6 +166,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# --- Read replica (issue 13; README "Beyond one machine") ------------------------------------
+# A streaming replica of the primary for the read paths (common/db_routers.py says which).
+# Unset: one database, everything on default. In tests the replica alias mirrors default.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["common.db_routers.ReadReplicaRouter"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has no INCLUDE: the plays' covering index (listening.Play) is built without its
+    # non-key column there, which only PostgreSQL's index-only scans use.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# --- end of read replica ---------------------------------------------------------------------
+
 # --- Files: audio goes through Django's storage API so an object store can replace disk ---
 
 MEDIA_ROOT = env_str("MEDIA_ROOT", str(DATA_DIR / "media"))
