@@ -237,7 +237,7 @@ def load_labelled_dataset(
             progress=progress,
             workers=workers,
         )
-        cache.save()
+    cache.save()  # also keeps what a wider set's cache served (a no-op when nothing changed)
 
     dataset = LabelledDataset.empty(
         feature_set_version=feature_set_version,
