@@ -114,11 +114,6 @@ VARIANTS: list[Family] = [
         PRESETS["svr"].with_overrides(model__selected_features=0, preset="svr, all columns"),
         "004",
     ),
-    Family(
-        "CRNN + BiLSTM, softmax + Wen et al.'s plain centre loss",
-        PRESETS["crnn"].with_overrides(model__centre_loss="centre", preset="crnn, plain centre"),
-        "001",
-    ),
 ]
 
 
