@@ -178,7 +178,7 @@ def journey_chart(*, journey: Journey) -> SafeString:
             )  # fmt: skip
     axes.scatter(
         [journey.start_valence], [journey.start_arousal],
-        marker="*", s=160, color="#222222", label="start", zorder=4,
+        marker="*", s=160, color="#222222", label="start", zorder=2.5,
     )  # fmt: skip
     for item in current:
         axes.annotate(
