@@ -64,11 +64,7 @@ class JourneyAdmin(admin.ModelAdmin):
 
     @admin.display(description="from → to")
     def route(self, journey: Journey) -> str:
-        start = journey.start_label or f"({journey.start_valence:.2f}, {journey.start_arousal:.2f})"
-        target = (
-            journey.target_label or f"({journey.target_valence:.2f}, {journey.target_arousal:.2f})"
-        )
-        return f"{start} → {target}"
+        return journey_route(journey)
 
     @admin.display(description="answers")
     def answers(self, journey: Journey) -> str:
@@ -119,6 +115,13 @@ class JourneyAdmin(admin.ModelAdmin):
                 }
             )  # fmt: skip
         return rows_table(rows)
+
+
+def journey_route(journey: Journey) -> str:
+    """ "Q3 → Q1", or the points where the start or target is one."""
+    start = journey.start_label or f"({journey.start_valence:.2f}, {journey.start_arousal:.2f})"
+    target = journey.target_label or f"({journey.target_valence:.2f}, {journey.target_arousal:.2f})"
+    return f"{start} → {target}"
 
 
 def journey_chart(*, journey: Journey) -> SafeString:
@@ -185,7 +188,7 @@ def journey_chart(*, journey: Journey) -> SafeString:
             str(item.position), (item.valence, item.arousal),
             textcoords="offset points", xytext=(4, 4), fontsize=7,
         )  # fmt: skip
-    axes.set_title(f"Journey {journey.pk}: {JourneyAdmin.route(None, journey)}", fontsize=9)
+    axes.set_title(f"Journey {journey.pk}: {journey_route(journey)}", fontsize=9)
     figure.legend(fontsize=7, loc="outside right upper", markerscale=1)
     answered = ", ".join(f"{count} {name}" for name, count in counts.items())
     return chart_img(

@@ -81,11 +81,11 @@ class PointSpec:
 
 
 def region_name(*, label: str, point: Point, version: MoodModelVersion | None) -> str:
-    """A start or target in words: the quadrant's name, or "(0.30, 0.70), tense / angry"."""
+    """A start or target in words: the quadrant's name, or "tense / angry at 0.30, 0.70"."""
     names = version.display_names if version is not None else {}
     if label:
         return display_name(label, overrides=names)
-    return f"({point[0]:.2f}, {point[1]:.2f}), {display_name(quadrant_of(point), overrides=names)}"
+    return f"{display_name(quadrant_of(point), overrides=names)} at {point[0]:.2f}, {point[1]:.2f}"
 
 
 def target_region(journey: Journey) -> TargetRegion:

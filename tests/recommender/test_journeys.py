@@ -81,6 +81,9 @@ def test_the_start_defaults_to_the_current_mood(sad_listener, plane_catalogue, s
         (snapshot.valence, snapshot.arousal)
     )
     assert body["curve"] == "ease"
+    where = f"at {snapshot.valence:.2f}, {snapshot.arousal:.2f})"
+    assert body["items"][0]["reason"].startswith("step 1 of 6: matching how you feel now (")
+    assert body["items"][0]["reason"].endswith(where)
     assert body["target"]["radius"] == pytest.approx(0.15)
     last = point_of(body["items"][-1])
     assert math.dist(last, (0.8, 0.3)) <= 0.15
