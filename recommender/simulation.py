@@ -374,6 +374,8 @@ class ArmScore:
     answered: int = 0
     accepted: int = 0
     reached: int = 0
+    path_reached: int = 0
+    moved_closer: list[float] = field(default_factory=list)
     steps: list[float] = field(default_factory=list)
     final_distance: list[float] = field(default_factory=list)
 
@@ -382,6 +384,10 @@ class ArmScore:
             "runs": self.runs,
             "acceptance_rate": _ratio(self.accepted, self.answered),
             "reached_target_region": _ratio(self.reached, self.runs),
+            "last_track_in_target_region": _ratio(self.path_reached, self.runs),
+            "mean_mood_moved_towards_target": (
+                round(float(np.mean(self.moved_closer)), 4) if self.moved_closer else None
+            ),
             "mean_step": round(float(np.mean(self.steps)), 4) if self.steps else None,
             "p95_step": round(float(np.percentile(self.steps, 95)), 4) if self.steps else None,
             "mean_final_distance_to_target": (
@@ -492,6 +498,10 @@ def _simulate_journeys(
                     )
             score.runs += 1
             score.reached += region.contains(listener_mood)
+            score.path_reached += bool(answered_points) and region.contains(answered_points[-1])
+            score.moved_closer.append(
+                distance(mood, region.point) - distance(listener_mood, region.point)
+            )
             score.final_distance.append(distance(listener_mood, region.point))
             score.steps += [
                 distance(a, b) for a, b in zip(answered_points, answered_points[1:], strict=False)

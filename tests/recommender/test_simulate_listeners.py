@@ -97,6 +97,8 @@ def test_the_journey_comparison_reports_both_arms_and_leaves_nothing_behind(tmp_
         assert 0 < scores["tracks_answered"] <= 15
         assert 0.0 <= scores["acceptance_rate"] <= 1.0
         assert 0.0 <= scores["reached_target_region"] <= 1.0
+        assert 0.0 <= scores["last_track_in_target_region"] <= 1.0
+        assert scores["mean_step"] >= 0.0
     assert "journeys vs jump" in out.getvalue()
     assert not Track.objects.exists()
     assert not User.objects.filter(username__startswith="simulated-").exists()

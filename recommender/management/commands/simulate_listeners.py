@@ -193,13 +193,16 @@ class Command(BaseCommand):
             f"{config['hearing_noise']}, mood spread {config['mood_spread']}"
         )
         self.stdout.write(
-            f"{'arm':<10}{'accept':>8}{'reached':>9}{'mean step':>11}{'p95 step':>10}"
-            f"{'final dist':>12}"
+            f"{'arm':<10}{'accept':>8}{'mood in':>9}{'last in':>9}{'moved':>8}{'mean step':>11}"
+            f"{'p95 step':>10}{'final dist':>12}"
         )
         for arm, scores in report["arms"].items():
             self.stdout.write(
                 f"{arm:<10}{_fmt(scores['acceptance_rate']):>8}"
-                f"{_fmt(scores['reached_target_region']):>9}{_fmt(scores['mean_step']):>11}"
+                f"{_fmt(scores['reached_target_region']):>9}"
+                f"{_fmt(scores['last_track_in_target_region']):>9}"
+                f"{_fmt(scores['mean_mood_moved_towards_target']):>8}"
+                f"{_fmt(scores['mean_step']):>11}"
                 f"{_fmt(scores['p95_step']):>10}"
                 f"{_fmt(scores['mean_final_distance_to_target']):>12}"
             )
