@@ -194,16 +194,13 @@ def explain_candidates(listener, version, points, radius) -> dict[str, Any]:
     import datetime as dt
 
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from recommender.journey_selectors import journey_candidates
 
     captured: dict[str, Any] = {}
-    original = connection.cursor
-
-    # Capture the SQL of the one query the selector runs, then explain it.
-    from django.test.utils import CaptureQueriesContext
-
+    # The SQL of the one query the selector runs, explained as it ran.
     with CaptureQueriesContext(connection) as queries:
         journey_candidates(
             listener=listener,
@@ -213,7 +210,7 @@ def explain_candidates(listener, version, points, radius) -> dict[str, Any]:
             played_since=timezone.now() - dt.timedelta(days=7),
         )
     sql = queries.captured_queries[-1]["sql"]
-    with original() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
         plan = cursor.fetchone()[0][0]
     nodes = []
@@ -310,11 +307,11 @@ def measure(rng, listener, version, *, journeys: int, length: int) -> dict[str, 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection
 
-    from tests.factories import ListenerFactory
+    from users.services import create_listener
 
     rng = np.random.default_rng(args.seed)
     version = create_model_version()
-    listener = ListenerFactory(username="journey-benchmark")
+    listener, _ = create_listener(username="journey-benchmark")
     sizes = [int(size) for size in args.sizes.split(",")]
     reports = []
     grown = 0
