@@ -247,3 +247,32 @@ def test_a_sparse_catalogue_gives_a_shorter_journey_with_a_notice(plane_catalogu
 def test_journeys_need_an_active_model(listener_client, db):
     response = plan(listener_client, start="Q3", target="Q1", length=5)
     assert response.status_code == 503
+
+
+def test_the_lateral_and_the_portable_candidate_queries_agree(plane_catalogue, listener):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from emotion.models import MoodModelVersion
+    from recommender.journey_selectors import (
+        _nearest_in_squares_lateral,
+        _nearest_in_squares_union,
+    )
+    from recommender.selectors import unserved_track_tags
+
+    unserved = unserved_track_tags(
+        listener=listener,
+        version=MoodModelVersion.objects.get(is_active=True),
+        played_since=timezone.now() - dt.timedelta(days=7),
+    )
+    points = {0: (0.3, 0.3), 3: (0.5, 0.5), 7: (0.9, 0.12)}
+
+    lateral = _nearest_in_squares_lateral(unserved, points, 0.2, 3)
+    portable = _nearest_in_squares_union(unserved, points, 0.2, 3)
+
+    assert sorted((i, c.track_id) for i, c in lateral) == sorted(
+        (i, c.track_id) for i, c in portable
+    )
+    nearest_to_middle = [c.point for i, c in lateral if i == 3]
+    assert nearest_to_middle[0] == (0.5, 0.5) and len(nearest_to_middle) == 3
