@@ -230,7 +230,13 @@ class JourneyCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         target = EmotionOrPointField(help_text='a quadrant ("Q4") or {"valence", "arousal"}')
         length = serializers.IntegerField(
-            help_text=f"tracks on the journey, {MIN_LENGTH}–{MAX_LENGTH}"
+            min_value=MIN_LENGTH,
+            max_value=MAX_LENGTH,
+            help_text=f"tracks on the journey, {MIN_LENGTH}–{MAX_LENGTH}",
+            error_messages={
+                "min_value": f"length must be between {MIN_LENGTH} and {MAX_LENGTH}",
+                "max_value": f"length must be between {MIN_LENGTH} and {MAX_LENGTH}",
+            },
         )
         start = EmotionOrPointField(
             required=False, help_text="default: the listener's current mood"
@@ -243,13 +249,6 @@ class JourneyCreateApi(APIView):
             help_text=f"largest jump between consecutive tracks (default "
             f"{settings.JOURNEY_MAX_STEP})",
         )
-
-        def validate_length(self, length: int) -> int:
-            if not MIN_LENGTH <= length <= MAX_LENGTH:
-                raise serializers.ValidationError(
-                    f"length must be between {MIN_LENGTH} and {MAX_LENGTH}, got {length}"
-                )
-            return length
 
     @extend_schema(
         request=InputSerializer,
