@@ -413,17 +413,25 @@ def replan_after_reject(*, journey: Journey, rejected: JourneyItem) -> bool:
         )
         journey.replans += 1
         journey.save(update_fields=["replans"])
-        _store_plan(
-            journey=journey,
-            version=version,
-            origin=origin,
-            points=points,
-            first_position=first_position,
-            plan=journey.replans,
-            previous_waypoint=previous_waypoint,
-            placed=kept,
-            rejected_points=rejected_points,
-        )
+        for attempt in range(2):
+            try:
+                with transaction.atomic():
+                    _store_plan(
+                        journey=journey,
+                        version=version,
+                        origin=origin,
+                        points=points,
+                        first_position=first_position,
+                        plan=journey.replans,
+                        previous_waypoint=previous_waypoint,
+                        placed=kept,
+                        rejected_points=rejected_points,
+                    )
+                break
+            except IntegrityError:
+                # A concurrent request served one of the songs a moment ago: plan again once.
+                if attempt:
+                    raise
     return True
 
 
