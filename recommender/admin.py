@@ -473,3 +473,7 @@ def mood_chart(*, listener: User) -> SafeString:
         figure,
         alt=f"mood of {listener.username} over {len(snapshots)} snapshots, accepts and rejects",
     )
+
+
+# Emotion journeys register their own pages.
+from recommender import journey_admin  # noqa: E402, F401

@@ -179,3 +179,99 @@ class BeatRun(models.Model):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class JourneyCurve(models.TextChoices):
+    STRAIGHT = "straight", "straight: even steps from the start to the target"
+    EASE = "ease", "ease: stays near the start mood longer, then moves and settles"
+
+
+class Journey(models.Model):
+    """An emotion journey: tracks planned from a start mood towards a target mood (the iso
+    principle). Its tracks are ``JourneyItem`` rows, each served as a ``Recommendation`` so
+    the usual rules (a song once per listener, none played lately) hold across journeys and
+    recommendations. README: "Emotion journeys"."""
+
+    listener = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="journeys"
+    )
+    created_at = models.DateTimeField()
+    model_version = models.ForeignKey(
+        MoodModelVersion, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    length = models.PositiveSmallIntegerField(help_text="Tracks asked for.")
+    curve = models.CharField(max_length=16, choices=JourneyCurve.choices)
+    max_step = models.FloatField(help_text="Largest jump allowed between consecutive tracks.")
+    start_valence = models.FloatField()
+    start_arousal = models.FloatField()
+    start_label = models.CharField(
+        max_length=64, blank=True, help_text="The quadrant asked for as the start, if one was."
+    )
+    start_snapshot = models.ForeignKey(
+        MoodSnapshot,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The mood the journey started from, when no start was given.",
+    )
+    target_label = models.CharField(
+        max_length=64, blank=True, help_text="The target quadrant; empty for a target point."
+    )
+    target_valence = models.FloatField()
+    target_arousal = models.FloatField()
+    target_radius = models.FloatField(
+        help_text="A target point's region: the disc of this radius (unused for a quadrant)."
+    )
+    replans = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["listener", "-created_at"], name="journey_listener")]
+
+    def __str__(self) -> str:
+        target = self.target_label or f"({self.target_valence:.2f}, {self.target_arousal:.2f})"
+        return f"journey {self.pk} of {self.listener.username} to {target}"
+
+
+class JourneyItem(models.Model):
+    """One track of a journey at one position, the waypoint it was chosen for, and why.
+
+    The answer lives on its ``recommendation``. A reject re-plans the items after it: those
+    become ``replaced`` (kept for the record, their unanswered recommendations deleted so the
+    songs may be planned again) and new items take the positions.
+    """
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField(help_text="1-based order on the journey.")
+    plan = models.PositiveSmallIntegerField(
+        default=0, help_text="0: the first plan; n: the n-th re-plan after a reject."
+    )
+    replaced = models.BooleanField(default=False)
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
+    recommendation = models.OneToOneField(
+        Recommendation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="journey_item",
+    )
+    waypoint_valence = models.FloatField()
+    waypoint_arousal = models.FloatField()
+    valence = models.FloatField(help_text="The track's valence when it was planned.")
+    arousal = models.FloatField()
+    step = models.FloatField(help_text="Distance from the previous track (or the start).")
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["position", "plan"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["journey", "position"],
+                condition=models.Q(replaced=False),
+                name="journey_item_position",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"step {self.position} of journey {self.journey_id}: {self.track}"

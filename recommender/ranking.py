@@ -39,7 +39,13 @@ def rank_candidates(
     limit: int,
     popularity_weight: float,
     artist_repeat_penalty: float,
+    already_placed: Mapping[str, int] | None = None,
 ) -> list[RankedTrack]:
+    """The best ``limit`` candidates, greedily (see the module).
+
+    ``already_placed`` counts tracks per artist (casefolded) placed before these candidates,
+    e.g. earlier on an emotion journey; they count towards the artist-repeat penalty.
+    """
     most_played = max(popularity.values(), default=0)
     scale = math.log1p(most_played) or 1.0
     base = {
@@ -48,7 +54,7 @@ def rank_candidates(
         for c in candidates
     }
     remaining = list(candidates)
-    placed_per_artist: Counter[str] = Counter()
+    placed_per_artist: Counter[str] = Counter(already_placed or {})
     ranked: list[RankedTrack] = []
     while remaining and len(ranked) < limit:
         best = max(

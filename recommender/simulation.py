@@ -48,10 +48,12 @@ from catalogue.dedup import song_key
 from catalogue.models import Track
 from emotion.ml import MoodModel
 from emotion.ml.datasets import LabelledDataset
-from emotion.models import AnalysisStatus, TrackAnalysis
+from emotion.ml.valence_arousal import QUADRANT_CENTRES
+from emotion.models import AnalysisStatus, TrackAnalysis, TrackEmotion
 from emotion.services.registry import activate_model_version, register_model_version
 from emotion.services.tagging import tag_tracks_with_model
 from listening.models import Play
+from recommender.journey_planning import distance, quadrant_of, quadrant_region
 from recommender.models import MoodSnapshot
 from recommender.services import refresh_recently_active_moods
 from users.services import create_listener
@@ -335,3 +337,179 @@ def _no_throttling():
 
 def _ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
+
+
+# --- Emotion journeys versus jumping to the target --------------------------------------------
+
+
+@dataclass(frozen=True)
+class JourneySimulationConfig:
+    """Listeners whose mood moves towards what they accept (README, "Emotion journeys by
+    simulation"). The values are fixed before any run and reported with the figures.
+
+    runs            one (listener, start, target) draw per run; each arm meets a fresh
+                    listener with the same mood, target and hearing of every track
+    length          tracks per run, in both arms
+    tolerance       a listener accepts a track heard within this distance of their mood
+    pull            an accepted track moves the mood this share of the way to its point
+    hearing_noise   a listener hears a track at its catalogue point plus a fixed Gaussian
+                    offset of this standard deviation per coordinate (the catalogue's points
+                    are a model's estimates, not what a listener hears)
+    mood_spread     a start mood is its quadrant's centre plus uniform noise of this
+                    half-width per coordinate; the listener declares the quadrant only
+    """
+
+    runs: int
+    seed: int = 0
+    length: int = 10
+    tolerance: float = 0.2
+    pull: float = 0.3
+    hearing_noise: float = 0.05
+    mood_spread: float = 0.15
+
+
+@dataclass
+class ArmScore:
+    runs: int = 0
+    answered: int = 0
+    accepted: int = 0
+    reached: int = 0
+    path_reached: int = 0
+    moved_closer: list[float] = field(default_factory=list)
+    steps: list[float] = field(default_factory=list)
+    final_distance: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "acceptance_rate": _ratio(self.accepted, self.answered),
+            "reached_target_region": _ratio(self.reached, self.runs),
+            "last_track_in_target_region": _ratio(self.path_reached, self.runs),
+            "mean_mood_moved_towards_target": (
+                round(float(np.mean(self.moved_closer)), 4) if self.moved_closer else None
+            ),
+            "mean_step": round(float(np.mean(self.steps)), 4) if self.steps else None,
+            "p95_step": round(float(np.percentile(self.steps, 95)), 4) if self.steps else None,
+            "mean_final_distance_to_target": (
+                round(float(np.mean(self.final_distance)), 4) if self.final_distance else None
+            ),
+            "tracks_answered": self.answered,
+        }
+
+
+def run_journey_simulation(
+    *,
+    catalogue: LabelledDataset,
+    model: MoodModel,
+    config: JourneySimulationConfig,
+    progress: Callable[[str], Any] | None = None,
+) -> dict[str, Any]:
+    """Journeys (``POST /api/v1/journeys/``) against jumping straight to the target emotion
+    (``GET /api/v1/recommendations/?emotion=Qn``), over the same draws; rolled back."""
+    results: dict[str, Any] = {}
+    try:
+        features = override_settings(AUDIO_FEATURE_SET=catalogue.feature_set_version)
+        with transaction.atomic(), _no_throttling(), features:
+            _build_catalogue(catalogue, model)
+            results = _simulate_journeys(config, progress=progress)
+            raise RolledBack
+    except RolledBack:
+        pass
+    return results
+
+
+def _simulate_journeys(
+    config: JourneySimulationConfig, *, progress: Callable[[str], Any] | None
+) -> dict[str, Any]:
+    rng = np.random.default_rng(config.seed)
+    catalogue_points = {
+        track_id: (valence, arousal)
+        for track_id, valence, arousal in TrackEmotion.objects.exclude(valence=None).values_list(
+            "track_id", "valence", "arousal"
+        )
+    }
+    # How each track sounds to the listeners: fixed per track, the same in both arms.
+    heard = {
+        track_id: tuple(np.clip(np.add(point, rng.normal(0, config.hearing_noise, 2)), 0, 1))
+        for track_id, point in sorted(catalogue_points.items())
+    }
+    quadrants = sorted(QUADRANT_CENTRES)
+    scores = {"journey": ArmScore(), "jump": ArmScore()}
+    for run in range(config.runs):
+        start_label = str(rng.choice(quadrants))
+        target_label = str(rng.choice([q for q in quadrants if q != start_label]))
+        centre = np.array(QUADRANT_CENTRES[start_label])
+        mood = tuple(
+            np.clip(centre + rng.uniform(-config.mood_spread, config.mood_spread, 2), 0, 1)
+        )
+        region = quadrant_region(target_label)
+        for arm, score in scores.items():
+            _, token = create_listener(username=f"simulated-{arm}-{run}")
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            # The service learns the mood's quadrant only, as a listener would declare it.
+            _expect_ok(client.put("/api/v1/me/mood", {"label": quadrant_of(mood)}, format="json"))
+            listener_mood = mood
+            answered_points = []
+            if arm == "journey":
+                response = client.post(
+                    "/api/v1/journeys/",
+                    {"target": target_label, "length": config.length},
+                    format="json",
+                )
+                _expect_ok(response)
+                body = response.json()
+                while body["progress"]["next_position"] is not None:
+                    position = body["progress"]["next_position"]
+                    item = next(i for i in body["items"] if i["position"] == position)
+                    track = item["track"]["id"]
+                    accept = distance(heard[track], listener_mood) <= config.tolerance
+                    if accept:
+                        listener_mood = _pulled(listener_mood, heard[track], config.pull)
+                    answered_points.append(catalogue_points[track])
+                    score.answered += 1
+                    score.accepted += accept
+                    response = client.post(
+                        f"/api/v1/journeys/{body['id']}/items/{item['id']}/feedback",
+                        {"action": "accept" if accept else "reject"},
+                        format="json",
+                    )
+                    _expect_ok(response)
+                    body = response.json()["journey"]
+            else:
+                response = client.get(
+                    "/api/v1/recommendations/", {"emotion": target_label, "limit": config.length}
+                )
+                _expect_ok(response)
+                for item in response.json()["results"]:
+                    track = item["track"]["id"]
+                    accept = distance(heard[track], listener_mood) <= config.tolerance
+                    if accept:
+                        listener_mood = _pulled(listener_mood, heard[track], config.pull)
+                    answered_points.append(catalogue_points[track])
+                    score.answered += 1
+                    score.accepted += accept
+                    _expect_ok(
+                        client.post(
+                            f"/api/v1/recommendations/{item['id']}/feedback",
+                            {"action": "accept" if accept else "reject"},
+                            format="json",
+                        )
+                    )
+            score.runs += 1
+            score.reached += region.contains(listener_mood)
+            score.path_reached += bool(answered_points) and region.contains(answered_points[-1])
+            score.moved_closer.append(
+                distance(mood, region.point) - distance(listener_mood, region.point)
+            )
+            score.final_distance.append(distance(listener_mood, region.point))
+            score.steps += [
+                distance(a, b) for a, b in zip(answered_points, answered_points[1:], strict=False)
+            ]
+        if progress:
+            progress(f"journey run {run + 1} of {config.runs}")
+    return {arm: score.summary() for arm, score in scores.items()}
+
+
+def _pulled(mood: tuple[float, float], towards: tuple[float, float], pull: float):
+    return (mood[0] + pull * (towards[0] - mood[0]), mood[1] + pull * (towards[1] - mood[1]))

@@ -14,7 +14,7 @@ from catalogue.models import Track
 from emotion.features import N_LLD_FEATURES, feature_set
 from emotion.models import AnalysisStatus, TrackAnalysis
 from listening.models import ImportFormat, ImportJob, Play
-from recommender.models import Recommendation
+from recommender.models import Journey, JourneyItem, Recommendation
 from users.models import User
 
 
@@ -92,6 +92,49 @@ class RecommendationFactory(factory.django.DjangoModelFactory):
     track_probability = 0.9
     score = 0.9
     created_at = factory.LazyFunction(timezone.now)
+
+
+class JourneyFactory(factory.django.DjangoModelFactory):
+    """A journey from sad (Q3) to happy (Q1), planned with nothing on it yet."""
+
+    class Meta:
+        model = Journey
+
+    listener = factory.SubFactory(ListenerFactory)
+    created_at = factory.LazyFunction(timezone.now)
+    length = 5
+    curve = "straight"
+    max_step = 0.25
+    start_valence = 0.25
+    start_arousal = 0.25
+    start_label = "Q3"
+    target_label = "Q1"
+    target_valence = 0.75
+    target_arousal = 0.75
+    target_radius = 0.1
+
+
+class JourneyItemFactory(factory.django.DjangoModelFactory):
+    """The journey's first track, at its start, served as an unanswered recommendation."""
+
+    class Meta:
+        model = JourneyItem
+
+    journey = factory.SubFactory(JourneyFactory)
+    position = 1
+    track = factory.SubFactory(TrackFactory)
+    recommendation = factory.SubFactory(
+        RecommendationFactory,
+        listener=factory.SelfAttribute("..journey.listener"),
+        track=factory.SelfAttribute("..track"),
+        policy="journey",
+    )
+    waypoint_valence = 0.25
+    waypoint_arousal = 0.25
+    valence = 0.25
+    arousal = 0.25
+    step = 0.0
+    reason = "step 1 of 5: matching how you feel now (sad)"
 
 
 def current_features(features: np.ndarray) -> np.ndarray:

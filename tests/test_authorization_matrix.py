@@ -34,6 +34,8 @@ from rest_framework.views import APIView
 from tests.conftest import client_for
 from tests.factories import (
     ImportJobFactory,
+    JourneyFactory,
+    JourneyItemFactory,
     RecommendationFactory,
     StaffFactory,
     analysed_track,
@@ -151,6 +153,26 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("api/v1/me/mood/", "PUT"): Row(
         "/api/v1/me/mood/", (401, 200, 200, 200), body=lambda ids: {"label": "Q1"}
     ),
+    # Emotion journeys: the owner's journey, as recommendations are; planning needs a model.
+    ("api/v1/journeys/", "POST"): Row(
+        "/api/v1/journeys/",
+        (401, 201, 201, 201),
+        body=lambda ids: {"target": "Q1", "start": "Q3", "length": 5},
+        needs_active_model=True,
+    ),
+    ("api/v1/journeys/<id:journey_id>/", "GET"): Row(
+        "/api/v1/journeys/{journey}/", (401, 404, 200, 404)
+    ),
+    ("api/v1/journeys/<id:journey_id>/items/<id:item_id>/feedback", "POST"): Row(
+        "/api/v1/journeys/{journey}/items/{journey_item}/feedback",
+        (401, 404, 200, 404),
+        body=lambda ids: {"action": "accept"},
+    ),
+    ("api/v1/journeys/<id:journey_id>/items/<id:item_id>/feedback/", "POST"): Row(
+        "/api/v1/journeys/{journey}/items/{journey_item}/feedback/",
+        (401, 404, 200, 404),
+        body=lambda ids: {"action": "accept"},
+    ),
     # --- ListenBrainz API (/1/) ---
     ("1/submit-listens", "POST"): Row("/1/submit-listens", (401, 200, 200, 200), body=listen),
     # Public, as on ListenBrainz: without a token the answer says one is needed (400).
@@ -249,10 +271,19 @@ def callers(db, listener, other_listener) -> dict[str, APIClient]:
 @pytest.fixture
 def owners_objects(listener) -> dict[str, int]:
     track = analysed_track(features_of("Q1"))
+    journey_track = analysed_track(features_of("Q3"), title="on a journey")
+    journey = JourneyFactory(listener=listener)
+    item = JourneyItemFactory(
+        journey=journey,
+        track=journey_track,
+        recommendation=RecommendationFactory(listener=listener, track=journey_track),
+    )
     return {
         "track": track.pk,
         "import_job": ImportJobFactory(listener=listener).pk,
         "recommendation": RecommendationFactory(listener=listener, track=track).pk,
+        "journey": journey.pk,
+        "journey_item": item.pk,
     }
 
 

@@ -139,6 +139,35 @@ def emotion_distribution_chart(
     )
 
 
+def draw_catalogue_points(
+    axes, sample: ValenceArousalSample, *, alpha: float = 0.6
+) -> tuple[np.ndarray, list[str]]:
+    """The catalogue scatter on ``axes``: the sample's points coloured by emotion, the
+    quadrant lines, the unit square. Returns the points and a summary per emotion for the
+    alt text. Shared by the dashboard and the journey page."""
+    points = np.array([(valence, arousal) for valence, arousal, _ in sample.points]).reshape(-1, 2)
+    labels = np.array([label for *_, label in sample.points])
+    summary = []
+    for index, (label, name) in enumerate(zip(sample.labels, sample.display_names, strict=True)):
+        mine = points[labels == label]
+        if not len(mine):
+            continue
+        axes.scatter(
+            mine[:, 0], mine[:, 1], s=9, alpha=alpha, color=emotion_colour(index),
+            label=name, linewidths=0,
+        )  # fmt: skip
+        valence, arousal = mine.mean(axis=0)
+        summary.append(f"{name}: {len(mine):,} around ({valence:.2f}, {arousal:.2f})")
+    axes.axhline(0.5, color=NEUTRAL, linewidth=0.6)
+    axes.axvline(0.5, color=NEUTRAL, linewidth=0.6)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_aspect("equal")
+    axes.set_xlabel("valence")
+    axes.set_ylabel("arousal")
+    return points, summary
+
+
 def valence_arousal_chart(sample: ValenceArousalSample, *, model: ActiveModel | None) -> SafeString:
     if model is None:
         return _empty("No mood model is active, so no track has a valence/arousal point yet")
@@ -154,26 +183,7 @@ def valence_arousal_chart(sample: ValenceArousalSample, *, model: ActiveModel | 
         return chart_img(empty_chart(message), alt=message.replace("\n", " "))
     figure = new_figure(width=6.0, height=4.0)
     axes = figure.add_subplot()
-    points = np.array([(valence, arousal) for valence, arousal, _ in sample.points])
-    labels = np.array([label for *_, label in sample.points])
-    summary = []
-    for index, (label, name) in enumerate(zip(sample.labels, sample.display_names, strict=True)):
-        mine = points[labels == label]
-        if not len(mine):
-            continue
-        axes.scatter(
-            mine[:, 0], mine[:, 1], s=9, alpha=0.6, color=emotion_colour(index),
-            label=name, linewidths=0,
-        )  # fmt: skip
-        valence, arousal = mine.mean(axis=0)
-        summary.append(f"{name}: {len(mine):,} around ({valence:.2f}, {arousal:.2f})")
-    axes.axhline(0.5, color=NEUTRAL, linewidth=0.6)
-    axes.axvline(0.5, color=NEUTRAL, linewidth=0.6)
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1)
-    axes.set_aspect("equal")
-    axes.set_xlabel("valence")
-    axes.set_ylabel("arousal")
+    points, summary = draw_catalogue_points(axes, sample)
     figure.legend(fontsize=8, loc="outside right upper", markerscale=2)
     shown = (
         f"a sample of {len(points):,} of the {sample.tagged:,} tagged tracks (one in every "

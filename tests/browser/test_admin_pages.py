@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from emotion.models import CuratorLabel, TrainingRun, TrainingRunStatus
+from recommender.journeys import PointSpec, plan_journey
 from recommender.models import MoodSnapshot
 from recommender.services import recommend_tracks, record_feedback
 from tests.factories import ImportJobFactory, ListenerFactory, PlayFactory
@@ -29,6 +30,7 @@ LIST_PAGES = (
     "admin:recommender_recommendation_changelist",
     "admin:recommender_moodsnapshot_changelist",
     "admin:recommender_listenermoodstate_changelist",
+    "admin:recommender_journey_changelist",
     "admin:users_user_changelist",
 )
 
@@ -62,6 +64,12 @@ def busy_listener(mood_catalogue, active_model):
         outcome="too few labelled artists for both sides to hold every emotion",
     )
     ImportJobFactory(listener=listener, original_name="a-long-export-file-name-" * 4 + ".json")
+    plan_journey(
+        listener=listener,
+        target=PointSpec(valence=0.9, arousal=0.1),
+        start=PointSpec(valence=0.2, arousal=0.8),
+        length=8,
+    )
     return listener
 
 
@@ -95,6 +103,7 @@ def test_every_changed_list_fits_1280_px_and_detail_pages_open(admin_browser, bu
         reverse("admin:emotion_moodmodelversion_change", args=[recommendation.model_version_id]),
         reverse("admin:emotion_trainingrun_change", args=[TrainingRun.objects.get().pk]),
         reverse("admin:recommender_listenermoodstate_change", args=[busy_listener.pk]),
+        reverse("admin:recommender_journey_change", args=[busy_listener.journeys.get().pk]),
         reverse("admin:emotion_trainingrun_add"),
     ):
         admin_browser.open(path)

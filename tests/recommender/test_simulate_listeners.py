@@ -58,3 +58,62 @@ def test_a_missing_dataset_is_a_clear_error(tmp_path):
         call_command(
             "simulate_listeners", "--dataset", str(tmp_path), "--listeners", "1", "--weeks", "1"
         )
+
+
+def test_the_journey_comparison_reports_both_arms_and_leaves_nothing_behind(tmp_path, settings):
+    settings.DATA_DIR = tmp_path / "data"
+    dataset = write_dataset(tmp_path / "dataset", per_quadrant=16, seed=3)
+    report_path = tmp_path / "journeys.json"
+    out = io.StringIO()
+
+    call_command(
+        "simulate_listeners",
+        "--dataset",
+        str(dataset),
+        "--listeners",
+        "1",
+        "--weeks",
+        "1",
+        "--preset",
+        "fast",
+        "--journeys",
+        "3",
+        "--journeys-only",
+        "--journey-length",
+        "5",
+        "--json",
+        str(report_path),
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+
+    report = json.loads(report_path.read_text())
+    assert report["policies"] == {}
+    assert report["journeys"]["config"]["runs"] == 3
+    arms = report["journeys"]["arms"]
+    assert set(arms) == {"journey", "jump"}
+    for scores in arms.values():
+        assert scores["runs"] == 3
+        assert 0 < scores["tracks_answered"] <= 15
+        assert 0.0 <= scores["acceptance_rate"] <= 1.0
+        assert 0.0 <= scores["reached_target_region"] <= 1.0
+        assert 0.0 <= scores["last_track_in_target_region"] <= 1.0
+        assert scores["mean_step"] >= 0.0
+    assert "journeys vs jump" in out.getvalue()
+    assert not Track.objects.exists()
+    assert not User.objects.filter(username__startswith="simulated-").exists()
+
+
+def test_journeys_only_needs_runs(tmp_path):
+    dataset = write_dataset(tmp_path / "dataset", per_quadrant=4, seed=3)
+    with pytest.raises(CommandError, match="--journeys-only needs"):
+        call_command(
+            "simulate_listeners",
+            "--dataset",
+            str(dataset),
+            "--listeners",
+            "1",
+            "--weeks",
+            "1",
+            "--journeys-only",
+        )

@@ -30,7 +30,12 @@ from emotion.ml.evaluation import (
     stable_artist_holdout,
 )
 from emotion.selectors import current_feature_set_version
-from recommender.simulation import SimulationConfig, run_simulation
+from recommender.simulation import (
+    JourneySimulationConfig,
+    SimulationConfig,
+    run_journey_simulation,
+    run_simulation,
+)
 
 
 class Command(BaseCommand):
@@ -47,6 +52,20 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--json", type=Path, default=None, metavar="OUT")
         add_architecture_argument(parser, help_text="architecture to train without --model")
+        parser.add_argument(
+            "--journeys",
+            type=int,
+            default=0,
+            metavar="RUNS",
+            help="also compare emotion journeys with jumping straight to the target emotion "
+            "over RUNS simulated listeners (README: Emotion journeys by simulation)",
+        )
+        parser.add_argument(
+            "--journeys-only",
+            action="store_true",
+            help="run only the journey comparison, not the recommendation policies",
+        )
+        parser.add_argument("--journey-length", type=int, default=JourneySimulationConfig.length)
         parser.add_argument(
             "--noise",
             type=float,
@@ -66,10 +85,17 @@ class Command(BaseCommand):
         json,
         preset,
         noise,
+        journeys,
+        journeys_only,
+        journey_length,
         **options,
     ) -> None:
         if listeners < 1 or weeks < 1:
             raise CommandError("--listeners and --weeks must be at least 1")
+        if not 5 <= journey_length <= 50:
+            raise CommandError("--journey-length must be between 5 and 50")
+        if journeys_only and journeys < 1:
+            raise CommandError("--journeys-only needs --journeys RUNS (at least 1)")
         started = time.perf_counter()
         data = load_dataset(dataset=dataset, label_column=label_column, stderr=self.stderr)
         if model is not None:
@@ -102,16 +128,32 @@ class Command(BaseCommand):
             )
             catalogue = data.subset(held_out.tolist())
 
-        config = SimulationConfig(listeners=listeners, weeks=weeks, seed=seed, noise=noise)
-        policies = 4
-        bar = tqdm(total=policies * 7 * weeks, desc="simulated days", unit="day")
-        results = run_simulation(
-            catalogue=catalogue,
-            model=trained,
-            config=config,
-            progress=lambda message: (bar.set_postfix_str(message), bar.update(1)),
-        )
-        bar.close()
+        results = {}
+        if not journeys_only:
+            config = SimulationConfig(listeners=listeners, weeks=weeks, seed=seed, noise=noise)
+            policies = 4
+            bar = tqdm(total=policies * 7 * weeks, desc="simulated days", unit="day")
+            results = run_simulation(
+                catalogue=catalogue,
+                model=trained,
+                config=config,
+                progress=lambda message: (bar.set_postfix_str(message), bar.update(1)),
+            )
+            bar.close()
+        journey_report = None
+        if journeys:
+            journey_config = JourneySimulationConfig(
+                runs=journeys, seed=seed, length=journey_length
+            )
+            bar = tqdm(total=journeys, desc="journey runs", unit="run")
+            journey_results = run_journey_simulation(
+                catalogue=catalogue,
+                model=trained,
+                config=journey_config,
+                progress=lambda message: bar.update(1),
+            )
+            bar.close()
+            journey_report = {"config": journey_config.__dict__, "arms": journey_results}
         report = {
             "dataset": str(dataset),
             "catalogue_tracks": len(catalogue),
@@ -122,8 +164,12 @@ class Command(BaseCommand):
             "model": str(model) if model else f"trained here ({preset}) on the other artists",
             "seconds": round(time.perf_counter() - started, 1),
             "policies": results,
+            "journeys": journey_report,
         }
-        self._print_table(results)
+        if results:
+            self._print_table(results)
+        if journey_report:
+            self._print_journey_table(journey_report)
         if json is not None:
             json.parent.mkdir(parents=True, exist_ok=True)
             json.write_text(_dumps(report))
@@ -137,6 +183,28 @@ class Command(BaseCommand):
                 f"{policy:<12}{_fmt(scores['mood_accuracy']):>10}"
                 f"{_fmt(scores['precision_at_10']):>8}"
                 f"{_fmt(scores['acceptance_rate']):>8}  {weekly}"
+            )
+
+    def _print_journey_table(self, report: dict) -> None:
+        config = report["config"]
+        self.stdout.write(
+            f"journeys vs jump: {config['runs']} runs of {config['length']} tracks, tolerance "
+            f"{config['tolerance']}, pull {config['pull']}, hearing noise "
+            f"{config['hearing_noise']}, mood spread {config['mood_spread']}"
+        )
+        self.stdout.write(
+            f"{'arm':<10}{'accept':>8}{'mood in':>9}{'last in':>9}{'moved':>8}{'mean step':>11}"
+            f"{'p95 step':>10}{'final dist':>12}"
+        )
+        for arm, scores in report["arms"].items():
+            self.stdout.write(
+                f"{arm:<10}{_fmt(scores['acceptance_rate']):>8}"
+                f"{_fmt(scores['reached_target_region']):>9}"
+                f"{_fmt(scores['last_track_in_target_region']):>9}"
+                f"{_fmt(scores['mean_mood_moved_towards_target']):>8}"
+                f"{_fmt(scores['mean_step']):>11}"
+                f"{_fmt(scores['p95_step']):>10}"
+                f"{_fmt(scores['mean_final_distance_to_target']):>12}"
             )
 
 

@@ -1,0 +1,261 @@
+"""Planning an emotion journey in the valence/arousal plane. Pure functions, no Django.
+
+The iso principle of music therapy: first match the listener's mood, then lead it step by
+step towards the mood they want. A journey of ``length`` tracks is planned as
+
+1. **Waypoints** from the start point to the target point: waypoint i of n sits at
+   start + f(i / (n - 1)) × (target - start), with f the identity (``straight``) or
+   smoothstep 3x² − 2x³ (``ease``: it lingers near the start mood, moves through the middle,
+   and settles into the target; its steepest step is 1.5 × a straight one's).
+2. **One track per waypoint, greedily in order:** among the candidates not yet placed (one
+   per song key) and no farther than ``max_step`` from the previous track (the start point
+   for the first), the one nearest to the waypoint. Nearness becomes a score in the units of
+   the recommendation ranking (``recommender.ranking.rank_candidates``: closeness
+   1 − distance / ``max_step``), so its artist-repeat penalty applies unchanged, counting
+   the artist's tracks already on the journey; a candidate within ``reject_radius`` of a
+   point the listener rejected loses ``reject_penalty`` more.
+3. A waypoint with no candidate within ``max_step`` of the previous track gets no track:
+   the journey comes out shorter, never with a jump larger than ``max_step``.
+
+The candidates come from the database (``recommender.journey_selectors``), already limited
+to what may be recommended to the listener.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from emotion.ml.valence_arousal import QUADRANT_CENTRES
+from recommender.ranking import rank_candidates
+
+STRAIGHT = "straight"
+EASE = "ease"
+CURVES = (STRAIGHT, EASE)
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class JourneyCandidate:
+    """A track that may be placed on a journey, at its (valence, arousal) point."""
+
+    track_id: int
+    song_key: str
+    artist: str
+    valence: float
+    arousal: float
+    label: str = ""
+    confidence: float = 0.0
+
+    @property
+    def point(self) -> Point:
+        return (self.valence, self.arousal)
+
+
+@dataclass(frozen=True)
+class _Closeness:
+    """A candidate as ``rank_candidates`` sees it: ``probability`` is its closeness score."""
+
+    track_id: int
+    artist: str
+    probability: float
+    candidate: JourneyCandidate
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    waypoint_index: int  # 0-based index into the waypoints given to ``plan_path``
+    waypoint: Point
+    candidate: JourneyCandidate
+    distance_to_waypoint: float
+    step: float  # distance from the previous track (from the start point for the first)
+    same_artist_before: int
+
+
+@dataclass(frozen=True)
+class TargetRegion:
+    """Where a journey should end: a quadrant (``label``) or a disc around a point."""
+
+    point: Point
+    label: str = ""
+    radius: float = 0.0
+
+    def contains(self, point: Point) -> bool:
+        if self.label:
+            return quadrant_of(point) == self.label
+        return distance(point, self.point) <= self.radius + 1e-9
+
+
+def distance(a: Point, b: Point) -> float:
+    return math.hypot(a[0] - b[0], a[1] - b[1])
+
+
+def quadrant_of(point: Point) -> str:
+    """Russell's quadrant of a point; the mid lines belong to the positive / high side."""
+    positive, high = point[0] >= 0.5, point[1] >= 0.5
+    return {(True, True): "Q1", (False, True): "Q2", (False, False): "Q3", (True, False): "Q4"}[
+        (positive, high)
+    ]
+
+
+def quadrant_region(label: str) -> TargetRegion:
+    if label not in QUADRANT_CENTRES:
+        raise ValueError(f"unknown quadrant {label!r}; choose one of {sorted(QUADRANT_CENTRES)}")
+    return TargetRegion(point=QUADRANT_CENTRES[label], label=label)
+
+
+def ease_fraction(fraction: float, *, curve: str) -> float:
+    if curve == STRAIGHT:
+        return fraction
+    if curve == EASE:
+        return fraction * fraction * (3.0 - 2.0 * fraction)
+    raise ValueError(f"unknown curve {curve!r}; choose one of {CURVES}")
+
+
+def waypoints(
+    *, start: Point, target: Point, count: int, curve: str = STRAIGHT, include_start: bool = True
+) -> list[Point]:
+    """``count`` points from ``start`` to ``target``, the last one on the target.
+
+    With ``include_start`` the first is the start itself (a new journey first matches the
+    mood); without it the path begins one step in (a re-plan after a track already placed).
+    """
+    if count < 1:
+        raise ValueError("a journey needs at least one waypoint")
+    if include_start:
+        fractions = [i / (count - 1) if count > 1 else 1.0 for i in range(count)]
+    else:
+        fractions = [(i + 1) / count for i in range(count)]
+    return [
+        (
+            start[0] + ease_fraction(f, curve=curve) * (target[0] - start[0]),
+            start[1] + ease_fraction(f, curve=curve) * (target[1] - start[1]),
+        )
+        for f in fractions
+    ]
+
+
+def largest_waypoint_step(points: Sequence[Point], *, start: Point | None = None) -> float:
+    """The longest hop between consecutive waypoints (from ``start`` to the first if given)."""
+    path = [start, *points] if start is not None else list(points)
+    return max((distance(a, b) for a, b in zip(path, path[1:], strict=False)), default=0.0)
+
+
+def plan_path(
+    *,
+    start: Point,
+    waypoints: Sequence[Point],
+    candidates: Iterable[JourneyCandidate],
+    max_step: float,
+    artist_repeat_penalty: float,
+    placed_artists: Iterable[str] = (),
+    placed_song_keys: Iterable[str] = (),
+    rejected_points: Sequence[Point] = (),
+    reject_radius: float = 0.0,
+    reject_penalty: float = 0.0,
+) -> list[PlannedStep]:
+    """One track per waypoint (or none where nothing is within ``max_step``); see the module.
+
+    ``placed_artists`` and ``placed_song_keys`` are the journey's tracks before these
+    waypoints (a re-plan keeps counting them); ``rejected_points`` the points the listener
+    turned down on this journey.
+    """
+    if max_step <= 0:
+        raise ValueError("max_step must be positive")
+    pool = {c.track_id: c for c in candidates}
+    used_song_keys = set(placed_song_keys)
+    artists = Counter(artist.casefold() for artist in placed_artists)
+    previous = start
+    steps: list[PlannedStep] = []
+    for index, waypoint in enumerate(waypoints):
+        reachable = [
+            c
+            for c in pool.values()
+            if c.song_key not in used_song_keys and distance(c.point, previous) <= max_step
+        ]
+        if not reachable:
+            continue
+        scored = [
+            _Closeness(
+                track_id=c.track_id,
+                artist=c.artist,
+                probability=1.0
+                - distance(c.point, waypoint) / max_step
+                - (
+                    reject_penalty
+                    if any(distance(c.point, p) <= reject_radius for p in rejected_points)
+                    else 0.0
+                ),
+                candidate=c,
+            )
+            for c in reachable
+        ]
+        best = rank_candidates(
+            scored,
+            popularity={},
+            limit=1,
+            popularity_weight=0.0,
+            artist_repeat_penalty=artist_repeat_penalty,
+            already_placed=artists,
+        )[0]
+        chosen = best.candidate.candidate
+        steps.append(
+            PlannedStep(
+                waypoint_index=index,
+                waypoint=waypoint,
+                candidate=chosen,
+                distance_to_waypoint=distance(chosen.point, waypoint),
+                step=distance(chosen.point, previous),
+                same_artist_before=int(best.reasons["same_artist_above"]),
+            )
+        )
+        used_song_keys.add(chosen.song_key)
+        artists[chosen.artist.casefold()] += 1
+        del pool[chosen.track_id]
+        previous = chosen.point
+    return steps
+
+
+def describe_move(
+    previous: Point, point: Point, *, little: float = 0.05, much: float = 0.15
+) -> str:
+    """A move in the plane in words: "a little happier and calmer", "much more energetic"."""
+    sizes, words = [], []
+    for delta, up, down in (
+        (point[0] - previous[0], "happier", "sadder"),
+        (point[1] - previous[1], "more energetic", "calmer"),
+    ):
+        if abs(delta) < 0.01:
+            continue
+        sizes.append(
+            "a little " if abs(delta) < little else ("much " if abs(delta) >= much else "")
+        )
+        words.append(up if delta > 0 else down)
+    if not words:
+        return "about the same"
+    if len(set(sizes)) == 1:  # "a little happier and calmer", not "a little … a little …"
+        return sizes[0] + " and ".join(words)
+    return " and ".join(size + word for size, word in zip(sizes, words, strict=True))
+
+
+def step_reason(
+    *,
+    position: int,
+    length: int,
+    previous_waypoint: Point | None,
+    waypoint: Point,
+    start_name: str,
+    target_name: str,
+) -> str:
+    """Why this track: "step 3 of 10: a little happier and calmer, on the way from sad to
+    relaxed". ``position`` is 1-based."""
+    prefix = f"step {position} of {length}"
+    if previous_waypoint is None:
+        return f"{prefix}: matching how you feel now ({start_name})"
+    move = describe_move(previous_waypoint, waypoint)
+    if position == length:
+        return f"{prefix}: {move}, arriving at {target_name}"
+    return f"{prefix}: {move}, on the way from {start_name} to {target_name}"
