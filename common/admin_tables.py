@@ -16,6 +16,19 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
 EMPTY = "—"
+
+
+class ViewOnlyAdmin:
+    """For a ModelAdmin of rows the application writes (snapshots, recommendations, beat runs,
+    journeys): staff read them, but typing one in or editing it would forge history."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 # Charts on change pages: 680 px, the width a read-only field has at 1,280 px with the admin's
 # navigation open.
 CHART_WIDTH_INCHES = 6.8

@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString
 from common.admin_tables import (
     CHART_WIDTH_INCHES,
     EMPTY,
+    ViewOnlyAdmin,
     key_value_table,
     percent,
     readable_value,
@@ -38,7 +39,7 @@ LAST_RECOMMENDATIONS = 10
 
 
 @admin.register(MoodSnapshot)
-class MoodSnapshotAdmin(admin.ModelAdmin):
+class MoodSnapshotAdmin(ViewOnlyAdmin, admin.ModelAdmin):
     list_display = ("created", listener_name, "basis", "label", "confidence_percent")
     list_filter = (ListenerFilter, "basis", "label", "model_version")
     search_fields = ("listener__username",)
@@ -66,12 +67,6 @@ class MoodSnapshotAdmin(admin.ModelAdmin):
         "tracks_used",
         "tracks_skipped",
     )
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="created", ordering="created_at")
     def created(self, snapshot: MoodSnapshot) -> str:
@@ -150,7 +145,7 @@ class FeedbackFilter(admin.SimpleListFilter):
 
 
 @admin.register(Recommendation)
-class RecommendationAdmin(admin.ModelAdmin):
+class RecommendationAdmin(ViewOnlyAdmin, admin.ModelAdmin):
     list_display = ("served", listener_name, "short_track", "emotion", "rank", "feedback")
     list_filter = (ListenerFilter, FeedbackFilter, "policy", "target_label", "created_at")
     search_fields = ("listener__username", "track__title", "track__artist")
@@ -172,12 +167,6 @@ class RecommendationAdmin(admin.ModelAdmin):
         "model_version",
     )
     readonly_fields = ("why", "scores")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="emotion", ordering="target_label")
     def emotion(self, recommendation: Recommendation) -> str:
@@ -290,7 +279,7 @@ class ListenerMoodStateAdmin(admin.ModelAdmin):
 
 
 @admin.register(BeatRun)
-class BeatRunAdmin(admin.ModelAdmin):
+class BeatRunAdmin(ViewOnlyAdmin, admin.ModelAdmin):
     """Read-only: the rows are the task signals' record of what beat ran (the dashboard's
     queue-health panel); an edited row would no longer say what happened."""
 
@@ -298,12 +287,6 @@ class BeatRunAdmin(admin.ModelAdmin):
     list_filter = ("outcome", "task_name")
     search_fields = ("task_name", "error")
     search_help_text = "Task name or error text."
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="started", ordering="started_at")
     def started(self, run: BeatRun) -> str:

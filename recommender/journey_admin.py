@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from matplotlib.patches import Circle, Rectangle
 
-from common.admin_tables import EMPTY, key_value_table, rows_table, short_datetime
+from common.admin_tables import EMPTY, ViewOnlyAdmin, key_value_table, rows_table, short_datetime
 from common.charts import chart_img, new_figure
 from recommender.dashboard.charts import NEUTRAL, draw_catalogue_points
 from recommender.dashboard.selectors import (
@@ -30,7 +30,7 @@ ANSWER_MARKERS = {
 
 
 @admin.register(Journey)
-class JourneyAdmin(admin.ModelAdmin):
+class JourneyAdmin(ViewOnlyAdmin, admin.ModelAdmin):
     list_display = ("created", listener_name, "route", "length", "curve", "answers")
     list_filter = (ListenerFilter, "target_label", "curve", "created_at")
     search_fields = ("listener__username",)
@@ -51,12 +51,6 @@ class JourneyAdmin(admin.ModelAdmin):
         "replans",
     )
     readonly_fields = ("plane", "progress", "tracks")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="created", ordering="created_at")
     def created(self, journey: Journey) -> str:
