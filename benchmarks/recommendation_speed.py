@@ -82,7 +82,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="catalogue sizes in tracks, ascending",
     )
     parser.add_argument("--plays-per-track", type=int, default=10)
-    parser.add_argument("--listeners", type=int, default=2000)
+    parser.add_argument(
+        "--listeners-per-track",
+        type=float,
+        default=0.1,
+        help="listeners grow with the catalogue: 1,000 at 10k tracks, 100k at 1M (the issue's "
+        "shape: about 100 plays per listener over 30 days at every size)",
+    )
+    parser.add_argument(
+        "--listeners", type=int, default=None, help="a fixed number of listeners at every size"
+    )
     parser.add_argument("--segments", type=int, default=10, help="mean segments per track")
     parser.add_argument("--concurrency", type=int, default=8, help="HTTP client threads")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
@@ -115,8 +124,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--sizes must be positive and ascending, e.g. 10000,100000,1000000")
     if any(not 1 <= b <= 1000 for b in args.ingest_batch_sizes):
         parser.error("--ingest-batch-sizes must be between 1 and 1000 (the API's limit)")
-    if args.listeners < 1 or args.concurrency < 1 or args.workers < 1:
-        parser.error("--listeners, --concurrency and --workers must be at least 1")
+    if (args.listeners is not None and args.listeners < 1) or args.listeners_per_track <= 0:
+        parser.error("--listeners and --listeners-per-track must be positive")
+    if args.concurrency < 1 or args.workers < 1:
+        parser.error("--concurrency and --workers must be at least 1")
     if not args.database_name.startswith("bench_"):
         parser.error("--database-name must start with 'bench_': the database is dropped")
     return args
@@ -213,12 +224,17 @@ class Dataset:
     mean_segments: int
     listener_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     tokens: list[str] = field(default_factory=list)
-    listener_activity: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    listener_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
     track_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     titles: list[str] = field(default_factory=list)
     artists: list[str] = field(default_factory=list)
     albums: list[str] = field(default_factory=list)
     plays: int = 0
+
+    @property
+    def listener_activity(self) -> np.ndarray:
+        """Each listener's share of the plays."""
+        return self.listener_weights / self.listener_weights.sum()
 
 
 WORDS = (
@@ -228,7 +244,14 @@ WORDS = (
 )  # fmt: skip
 
 
+def listeners_at(size: int, args: argparse.Namespace) -> int:
+    if args.listeners is not None:
+        return args.listeners
+    return max(1, round(size * args.listeners_per_track))
+
+
 def create_listeners(data: Dataset, count: int) -> float:
+    """Add listeners with API tokens until there are ``count``."""
     from django.contrib.auth.hashers import make_password
     from rest_framework.authtoken.models import Token
     from tqdm import tqdm
@@ -236,23 +259,27 @@ def create_listeners(data: Dataset, count: int) -> float:
     from users.models import User
 
     started = time.perf_counter()
+    existing = len(data.listener_ids)
+    if count <= existing:
+        return 0.0
     unusable = make_password(None)  # what set_unusable_password stores, without the hashing
     users = [
         User(username=f"bench-listener-{i}", email=f"bench-listener-{i}@example.org")
-        for i in range(count)
+        for i in range(existing, count)
     ]
     for user in users:
         user.password = unusable
     created: list[Any] = []
-    for start in tqdm(range(0, count, 1000), desc="listeners", unit="batch", leave=False):
+    for start in tqdm(range(0, len(users), 1000), desc="listeners", unit="batch", leave=False):
         created += User.objects.bulk_create(users[start : start + 1000])
     tokens = [Token(key=Token.generate_key(), user=user) for user in created]
     Token.objects.bulk_create(tokens, batch_size=1000)
-    data.listener_ids = np.array([user.pk for user in created], dtype=np.int64)
-    data.tokens = [token.key for token in tokens]
+    new_ids = np.array([user.pk for user in created], dtype=np.int64)
+    data.listener_ids = np.concatenate([data.listener_ids, new_ids])
+    data.tokens += [token.key for token in tokens]
     # Some listeners play far more than others (log-normal activity).
-    activity = data.rng.lognormal(0.0, 1.0, size=count)
-    data.listener_activity = activity / activity.sum()
+    weights = data.rng.lognormal(0.0, 1.0, size=len(created))
+    data.listener_weights = np.concatenate([data.listener_weights, weights])
     return time.perf_counter() - started
 
 
@@ -434,6 +461,7 @@ def add_plays(data: Dataset, total: int, *, chunk: int = 100_000) -> tuple[int, 
     popularity /= popularity.sum()
     popular_order = rng.permutation(n_tracks)
     favourites = rng.integers(0, n_tracks, size=(n_listeners, 40))
+    activity = data.listener_activity
 
     now = timezone.now()
     now_us = np.datetime64(now.replace(tzinfo=None), "us")
@@ -444,7 +472,7 @@ def add_plays(data: Dataset, total: int, *, chunk: int = 100_000) -> tuple[int, 
     with transaction.atomic(), connection.cursor() as cursor:
         while written < wanted:
             n = min(chunk, wanted - written)
-            listeners = rng.choice(n_listeners, size=n, p=data.listener_activity)
+            listeners = rng.choice(n_listeners, size=n, p=activity)
             from_favourites = rng.random(n) < 0.5
             tracks = popular_order[rng.choice(n_tracks, size=n, p=popularity)]
             tracks[from_favourites] = favourites[
@@ -1077,7 +1105,8 @@ def print_size(report: dict[str, Any], args: argparse.Namespace) -> None:
         f"{report['listeners']:,} listeners =="
     )
     print(
-        f"build      +{build['tracks_added']:,} tracks with analyses in "
+        f"build      listeners {build['listeners_seconds']:.1f} s; "
+        f"+{build['tracks_added']:,} tracks with analyses in "
         f"{build['tracks_seconds']:.1f} s; +{build['plays_added']:,} plays (COPY) in "
         f"{build['plays_seconds']:.1f} s; VACUUM ANALYZE {build['vacuum_seconds']:.1f} s"
     )
@@ -1153,7 +1182,11 @@ def _plays_per_second(batch: int, concurrency: int) -> Callable[[dict], Any]:
 
 
 def summary_rows(args: argparse.Namespace) -> list[tuple[str, Callable[[dict], Any], int]]:
-    rows: list[tuple[str, Callable[[dict], Any], int]] = [("plays", _get("plays"), 0)]
+    rows: list[tuple[str, Callable[[dict], Any], int]] = [
+        ("plays", _get("plays"), 0),
+        ("listeners", _get("listeners"), 0),
+        ("set-up of this size s", _get("build", "seconds"), 0),
+    ]
     for kind, what in (
         ("warm_1_client", "warm, 1 client,"),
         ("warm", f"warm, conc {args.concurrency},"),
@@ -1191,7 +1224,7 @@ def print_summary(reports: list[dict[str, Any]], args: argparse.Namespace) -> di
     sizes = [r["tracks"] for r in reports]
     rows = summary_rows(args)
     width = 36
-    print(f"\n== growth with the catalogue ({args.listeners:,} listeners) ==")
+    print("\n== growth with the catalogue ==")
     header = f"{'tracks':{width}}" + "".join(f"{s:>12,}" for s in sizes)
     if len(sizes) > 1:
         header += f"{'last/first':>12}"
@@ -1269,13 +1302,19 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
     version, training_seconds, architecture = train_and_activate_model(
         epochs=args.train_epochs, seed=args.seed, mean_segments=args.segments
     )
-    listeners_seconds = create_listeners(data, args.listeners)
     # The first listeners warm the server up; measured requests come from the others.
-    picker = ListenerPicker(args.listeners, reserved=min(4 * args.workers, args.listeners - 1))
+    reserved = 4 * args.workers
+    picker = ListenerPicker(reserved + 1, reserved=reserved)
+    listeners_seconds = 0.0
     reports: list[dict[str, Any]] = []
     server: Server | None = None
     try:
         for size in args.sizes:
+            listeners_added_seconds = create_listeners(
+                data, max(reserved + 1, listeners_at(size, args))
+            )
+            listeners_seconds += listeners_added_seconds
+            picker.count = len(data.listener_ids)
             tracks_added, tracks_seconds = grow_catalogue(data, size)
             tagging_seconds, tag_labels = tag_new_tracks(
                 version, data.track_ids[size - tracks_added :].tolist()
@@ -1284,7 +1323,9 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
             vacuum_seconds = vacuum_analyze()
             with CpuAccount(args.database_name) as others_during_mood:
                 mood = measure_batch_inference(
-                    listeners=args.listeners, batch_size=args.mood_batch_size, version=version
+                    listeners=len(data.listener_ids),
+                    batch_size=args.mood_batch_size,
+                    version=version,
                 )
             mood["other_programs_cpu_cores"] = others_during_mood.other_cores
             if server is None:
@@ -1312,8 +1353,9 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
             report = {
                 "tracks": size,
                 "plays": data.plays,
-                "listeners": args.listeners,
+                "listeners": len(data.listener_ids),
                 "build": {
+                    "listeners_seconds": listeners_added_seconds,
                     "tracks_added": tracks_added,
                     "tracks_seconds": tracks_seconds,
                     "tagging_seconds": tagging_seconds,
@@ -1324,6 +1366,11 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
                     "plays_added": plays_added,
                     "plays_seconds": plays_seconds,
                     "vacuum_seconds": vacuum_seconds,
+                    "seconds": listeners_added_seconds
+                    + tracks_seconds
+                    + tagging_seconds
+                    + plays_seconds
+                    + vacuum_seconds,
                 },
                 "batch_mood_inference": mood,
                 "recommendations": recommendations,

@@ -30,7 +30,7 @@ def test_benchmark_measures_every_figure_and_drops_its_database(tmp_path):
     database = f"bench_recommendations_smoke_{os.getpid()}"
     command = [
         sys.executable, "-m", "benchmarks.recommendation_speed",
-        "--sizes", "150,300", "--plays-per-track", "4", "--listeners", "12",
+        "--sizes", "150,300", "--plays-per-track", "4", "--listeners-per-track", "0.1",
         "--segments", "4", "--train-epochs", "1", "--workers", "1", "--concurrency", "2",
         "--requests", "8", "--cold-requests", "2", "--ingest-plays", "100",
         "--ingest-batch-sizes", "50", "--database-name", database, "--json", str(output),
@@ -46,6 +46,7 @@ def test_benchmark_measures_every_figure_and_drops_its_database(tmp_path):
     assert report["machine"]["postgresql"]
     for size in report["sizes"]:
         assert size["plays"] == 4 * size["tracks"]
+        assert size["listeners"] == size["tracks"] // 10  # listeners grow with the catalogue
         assert size["batch_mood_inference"]["listeners_per_second"] > 0
         for kind in ("warm_1_client", "warm", "cold"):
             figures = size["recommendations"][kind]
