@@ -660,7 +660,15 @@ def explain_analyze(sql: str, params: Sequence[Any]) -> dict[str, Any]:
             walk(child)
 
     walk(root["Plan"])
-    return {"ms": root["Execution Time"], "nodes": nodes}
+    # Pages touched (cache hits and reads, the root's totals include its children's): what
+    # shows whether a query reads only the rows it needs as the tables grow.
+    buffers = root["Plan"].get("Shared Hit Blocks", 0) + root["Plan"].get("Shared Read Blocks", 0)
+    return {
+        "ms": root["Execution Time"],
+        "planning_ms": root.get("Planning Time"),
+        "buffers": buffers,
+        "nodes": nodes,
+    }
 
 
 def explain_request_queries(listener_id: int, *, limit: int) -> list[dict[str, Any]]:
@@ -1151,14 +1159,17 @@ def print_size(report: dict[str, Any], args: argparse.Namespace) -> None:
     if slowest:
         print("slowest SELECTs of one warm recommendation request (EXPLAIN ANALYZE):")
         for plan in slowest:
-            print(f"  {plan['ms']:7.2f} ms  {plan['sql'][:90]}")
+            print(f"  {plan['ms']:7.2f} ms {plan['buffers']:>6} pages  {plan['sql'][:80]}")
     for key, what in (
         ("active_listeners_15_min", "listing listeners active in the last 15 min (beat task)"),
         ("mood_selection_batch", f"top-k of the week for {args.mood_batch_size} listeners"),
         ("play_history_page", "first page of one listener's history"),
     ):
         plan = report["diagnostics"][key]
-        print(f"{what}: {plan['ms']:.1f} ms, plan: {', '.join(plan['nodes'])}")
+        print(
+            f"{what}: {plan['ms']:.1f} ms, {plan['buffers']:,} pages, "
+            f"plan: {', '.join(plan['nodes'])}"
+        )
 
 
 def _get(*keys: str | int) -> Callable[[dict], Any]:

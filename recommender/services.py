@@ -44,7 +44,9 @@ from recommender.policies import (
 )
 from recommender.ranking import RankedTrack, rank_candidates
 from recommender.selectors import (
+    CANDIDATE_ROWS_PER_PLACE,
     declared_mood_status,
+    distinct_songs,
     emotions_with_unserved_tracks,
     latest_inferred_snapshots,
     latest_snapshot,
@@ -52,6 +54,7 @@ from recommender.selectors import (
     listeners_active_since,
     no_active_model_explanation,
     recommendation_candidates,
+    recommendation_candidates_by_emotion,
     track_play_counts,
 )
 from users.models import User
@@ -243,15 +246,16 @@ def _derived_point(distribution: dict[str, float]) -> dict:
     }
 
 
-def current_mood(*, listener: User) -> MoodSnapshot:
+def current_mood(*, listener: User, version: MoodModelVersion | None = None) -> MoodSnapshot:
     """The listener's latest snapshot; inferred now if there is none yet.
 
     A stale snapshot (older than ``MOOD_SNAPSHOT_MAX_AGE_MINUTES``, or made by another model
     version than the active one) is still served, and a refresh is queued on the inference
     queue, so a request never waits on the model for a listener who has a recent mood.
     Without an active model there is no current mood: ``NoActiveMoodModel`` says what to do.
+    ``version`` is the active model when the caller has just read it.
     """
-    version = active_model_or_explain()
+    version = version or active_model_or_explain()
     snapshot = latest_snapshot(listener=listener)
     if snapshot is None:
         return infer_listener_moods(listeners=[listener])[0]
@@ -405,17 +409,21 @@ def recommend_tracks(
     version = active_model_or_explain()
     if emotion is not None and emotion not in version.labels:
         raise ValueError(f"unknown emotion {emotion!r}; choose one of {version.labels}")
-    snapshot = current_mood(listener=listener)
+    snapshot = current_mood(listener=listener, version=version)
     state, _ = ListenerMoodState.objects.get_or_create(listener=listener)
     policy = settings.RECOMMENDATION_POLICY
     now = timezone.now()
     played_since = now - dt.timedelta(days=settings.RECOMMENDATION_RECENT_PLAY_DAYS)
-    available = emotions_with_unserved_tracks(
+    # Enough rows of every emotion for a whole page, and for the songs placed before it.
+    rows_per_emotion = (CANDIDATE_ROWS_PER_PLACE + 1) * limit
+    candidates_by_emotion = recommendation_candidates_by_emotion(
         listener=listener,
         version=version,
         played_since=played_since,
         exclude_artists=exclude_artists,
+        rows_per_emotion=rows_per_emotion,
     )
+    available = set(candidates_by_emotion)
     probabilities = _mood_probabilities(snapshot, version)
     if emotion:
         target = emotion
@@ -441,15 +449,23 @@ def recommend_tracks(
             break
         if label not in available:
             continue
-        candidates = recommendation_candidates(
-            listener=listener,
-            version=version,
-            label=label,
-            played_since=played_since,
-            exclude_artists=exclude_artists,
-            exclude_song_keys={item.candidate.song_key for _, item in placed},
-            limit=room,
-        )
+        placed_song_keys = {item.candidate.song_key for _, item in placed}
+        read = candidates_by_emotion[label]
+        rows = [candidate for candidate in read if candidate.song_key not in placed_song_keys]
+        if len(rows) < room * CANDIDATE_ROWS_PER_PLACE and len(read) == rows_per_emotion:
+            # Releases of the songs already placed used up the rows read: read this emotion
+            # again with them left out in SQL (rare: a page rarely spans two emotions).
+            candidates = recommendation_candidates(
+                listener=listener,
+                version=version,
+                label=label,
+                played_since=played_since,
+                exclude_artists=exclude_artists,
+                exclude_song_keys=placed_song_keys,
+                limit=room,
+            )
+        else:
+            candidates = distinct_songs(rows[: room * CANDIDATE_ROWS_PER_PLACE])
         popularity = track_play_counts(
             track_ids=[c.track_id for c in candidates],
             since=now - dt.timedelta(days=settings.RECOMMENDATION_POPULARITY_DAYS),
