@@ -232,3 +232,34 @@ def test_each_explanation_places_the_mood_and_the_track_in_the_valence_arousal_p
             "arousal": pytest.approx(stored.arousal),
             "source": "quadrant_probabilities",
         }
+
+
+def test_the_candidates_read_for_every_emotion_at_once_are_each_emotions_own_walk(
+    sad_listener, listener_client, mood_catalogue
+):
+    """One query reads every emotion's candidates; per emotion they are exactly what the walk
+    of that emotion alone gives, and an emotion is present exactly when it has a track left."""
+    from recommender.selectors import (
+        distinct_songs,
+        emotions_with_unserved_tracks,
+        recommendation_candidates,
+        recommendation_candidates_by_emotion,
+    )
+
+    recommend(listener_client, emotion="Q1", limit=10)  # Q1 runs dry for this listener
+    recommend(listener_client, emotion="Q2", limit=4)
+    version = Recommendation.objects.filter(listener=sad_listener).first().model_version
+    played_since = timezone.now() - dt.timedelta(days=7)
+    reads = dict(listener=sad_listener, version=version, played_since=played_since)
+
+    by_emotion = recommendation_candidates_by_emotion(**reads, rows_per_emotion=5)
+
+    assert set(by_emotion) == emotions_with_unserved_tracks(**reads) == {"Q2", "Q3", "Q4"}
+    for label, rows in by_emotion.items():
+        assert len(rows) == 5
+        alone = recommendation_candidates(**reads, label=label, limit=50)
+        assert distinct_songs(rows) == alone[: len(distinct_songs(rows))]
+    served = set(Recommendation.objects.values_list("track_id", flat=True))
+    played = {track.pk for track in mood_catalogue["Q3"][:2]}
+    read = {row.track_id for rows in by_emotion.values() for row in rows}
+    assert not read & (served | played)
