@@ -963,13 +963,14 @@ def measure_recommendations(
         # One client: the latency of a request on an otherwise idle server.
         ("warm_1_client", max(1, args.requests // 4), 1),
         ("warm", args.requests, args.concurrency),
+        ("cold_1_client", max(1, args.cold_requests // 4), 1),
         ("cold", args.cold_requests, args.concurrency),
     )
     for kind, count, concurrency in runs:
         if count <= 0:
             continue
         indices = picker.take(count)
-        if kind == "cold":
+        if kind.startswith("cold"):
             forget_moods(data, indices)
         else:
             ids = data.listener_ids[indices].tolist()
@@ -1201,6 +1202,7 @@ def summary_rows(args: argparse.Namespace) -> list[tuple[str, Callable[[dict], A
     for kind, what in (
         ("warm_1_client", "warm, 1 client,"),
         ("warm", f"warm, conc {args.concurrency},"),
+        ("cold_1_client", "cold, 1 client,"),
         ("cold", f"cold, conc {args.concurrency},"),
     ):
         for key, label, digits in (

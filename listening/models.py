@@ -35,12 +35,14 @@ class Play(models.Model):
     listener = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plays", db_index=False
     )
+    # No index of its own either: play_track_time starts with the track.
     track = models.ForeignKey(
         Track,
         on_delete=models.PROTECT,
         related_name="plays",
         null=True,
         blank=True,
+        db_index=False,
         help_text="Empty while the play is unmatched: its track is not in the catalogue yet.",
     )
     played_at = models.DateTimeField()
@@ -98,6 +100,10 @@ class Play(models.Model):
                 include=["chosen_by_user"],
                 name="play_listener_time_chosen",
             ),
+            # A track's plays since a day: the popularity of a page's candidates is counted
+            # from this index alone, without reading the plays (README, "Recommendation
+            # speed"); it also serves the lookups by track alone (PROTECT on delete).
+            models.Index(fields=["track", "played_at"], name="play_track_time"),
             models.Index(fields=["played_at"], name="play_time"),
             # "Listeners whose plays arrived recently" (the periodic mood batch).
             models.Index(fields=["received_at"], name="play_received"),

@@ -348,10 +348,12 @@ def distinct_songs(candidates: Iterable[Candidate]) -> list[Candidate]:
 
 
 def track_play_counts(*, track_ids: Iterable[int], since: dt.datetime) -> dict[int, int]:
+    """Plays of each track since ``since``. ``COUNT(*)``, not of a column, so PostgreSQL counts
+    from the (track, played_at) index alone without reading the plays."""
     rows = (
         Play.objects.filter(track_id__in=list(track_ids), played_at__gte=since)
         .values("track_id")
-        .annotate(plays=Count("id"))
+        .annotate(plays=Count("*"))
     )
     return {row["track_id"]: row["plays"] for row in rows}
 

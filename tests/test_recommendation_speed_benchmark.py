@@ -48,7 +48,7 @@ def test_benchmark_measures_every_figure_and_drops_its_database(tmp_path):
         assert size["plays"] == 4 * size["tracks"]
         assert size["listeners"] == size["tracks"] // 10  # listeners grow with the catalogue
         assert size["batch_mood_inference"]["listeners_per_second"] > 0
-        for kind in ("warm_1_client", "warm", "cold"):
+        for kind in ("warm_1_client", "warm", "cold_1_client", "cold"):
             figures = size["recommendations"][kind]
             assert figures["errors"] == 0 and figures["p95_ms"] >= figures["p50_ms"] > 0
         for figures in size["ingestion"]:

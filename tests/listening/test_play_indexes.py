@@ -1,7 +1,9 @@
-"""The plays table keeps one index led by the listener (the composite), not two, and it
-covers what mood inference counts."""
+"""The plays table keeps one index led by the listener and one led by the track (composites),
+not two of each, and they cover what mood inference and ranking count."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django.db import connection
@@ -49,8 +51,6 @@ def test_a_listeners_plays_are_found_through_the_composite_index(listener):
 def test_a_batchs_top_tracks_read_only_columns_the_index_holds(listener):
     """Mood inference's query can be answered by an index-only scan: it reads no column of
     the plays table that play_listener_time_chosen lacks (COUNT(*), not COUNT(id))."""
-    import re
-
     from django.conf import settings
     from django.utils import timezone
 
@@ -77,3 +77,47 @@ def test_a_batchs_top_tracks_read_only_columns_the_index_holds(listener):
     index = next(i for i in Play._meta.indexes if i.name == "play_listener_time_chosen")
     held = {Play._meta.get_field(name).column for name in [*index.fields, *index.include]}
     assert read <= held
+
+
+def test_no_index_of_the_track_alone_and_its_plays_are_counted_from_the_composite(listener):
+    """Ranking's popularity count reads only columns of play_track_time, and PostgreSQL
+    answers it from that index; the foreign key on the track stays."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from recommender.selectors import track_play_counts
+    from tests.factories import PlayFactory
+
+    constraints = play_constraints()
+    indexes = {name: c["columns"] for name, c in constraints.items() if c["index"]}
+    assert ["track_id"] not in indexes.values()
+    assert indexes["play_track_time"] == ["track_id", "played_at"]
+    if connection.vendor == "postgresql":
+        assert any(
+            c["foreign_key"] == ("catalogue_track", "id") and c["columns"] == ["track_id"]
+            for c in constraints.values()
+        )
+
+    now = timezone.now()
+    play = PlayFactory(listener=listener, played_at=now - dt.timedelta(days=1))
+    PlayFactory(listener=listener, track=play.track, played_at=now - dt.timedelta(days=40))
+    captured = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    since = now - dt.timedelta(days=30)
+    with connection.execute_wrapper(capture):
+        assert track_play_counts(track_ids=[play.track_id], since=since) == {play.track_id: 1}
+    ((sql, params),) = captured
+    assert set(re.findall(r'"listening_play"\."(\w+)"', sql)) == {"track_id", "played_at"}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # A tiny table would be scanned anyway; forbid that to see which index serves.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "Index Only Scan using play_track_time" in plan
