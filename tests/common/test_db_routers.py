@@ -103,6 +103,26 @@ def test_the_play_history_is_read_from_the_replica_and_submitting_uses_default(r
     assert any('"listening_play"' in q["sql"] for q in on_replica)
 
 
+@both_aliases
+def test_the_dashboards_numbers_are_read_from_the_replica_and_the_admin_session_not(
+    replica_alias, client
+):
+    from tests.factories import StaffFactory
+
+    PlayFactory()
+    client.force_login(StaffFactory())
+    with (
+        CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as on_default,
+        CaptureQueriesContext(connections[replica_alias]) as on_replica,
+    ):
+        response = client.get("/admin/dashboard/")
+    assert response.status_code == 200
+    assert any('"listening_play"' in q["sql"] for q in on_replica)
+    assert any('"catalogue_track"' in q["sql"] for q in on_replica)
+    assert any('"django_session"' in q["sql"] for q in on_default)
+    assert not any('"django_session"' in q["sql"] for q in on_replica)
+
+
 def test_objects_of_both_aliases_may_be_related():
     class Stub:
         class _state:  # noqa: N801
