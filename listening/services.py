@@ -250,16 +250,15 @@ def _one_parameter(values: Iterable, sql_type: str) -> Iterable | RawSQL:
     """
     if connection.vendor != "postgresql":
         return values
-    document = json.dumps([_json_value(value) for value in values])
+    document = json.dumps(list(values), default=_json_value)
     return RawSQL(f"SELECT value::{sql_type} FROM json_array_elements_text(%s)", [document])
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
+def _json_value(value: Any) -> str:
+    """``json.dumps``'s ``default``: what the json module cannot write itself."""
+    if isinstance(value, dt.datetime | uuid.UUID):
+        return value.isoformat() if isinstance(value, dt.datetime) else str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _insert_plays(
@@ -315,8 +314,13 @@ def _insert_plays_in_one_statement(rows: list[dict[str, Any]]) -> list[int | Non
     value its column's type and limits. The statement answers the position in the batch of
     each row it inserted, with the new id: nothing is read back, and no timestamp is parsed.
     """
+    received_at = rows[0]["received_at"].isoformat()  # one time for the whole batch
     document = json.dumps(
-        [{column: _json_value(value) for column, value in row.items()} for row in rows]
+        [
+            {**row, "played_at": row["played_at"].isoformat(), "received_at": received_at}
+            for row in rows
+        ],
+        default=_json_value,
     )
     ids: list[int | None] = [None] * len(rows)
     with connection.cursor() as cursor:
