@@ -89,7 +89,13 @@ def record_plays(
     A play already stored, or repeated within the batch, is a duplicate and is not counted
     twice: same listener, track and played_at, or same listener, played_at and submitted
     metadata (so a described play is recognised whether or not it has been matched since).
-    The insert ignores conflicts, so a concurrent resubmission can never create a second row.
+    The insert ignores conflicts, so a concurrent resubmission can never create a second row;
+    on PostgreSQL, which says which rows it skipped, a play a concurrent request stored first
+    is answered as a duplicate of that request's play.
+
+    PostgreSQL stores the batch in one statement (``_insert_plays_in_one_statement``); other
+    databases (SQLite) through ``bulk_create``, with the same answers but for that race, which
+    ``bulk_create`` cannot see (the play is answered as accepted).
 
     ``plays_recorded`` is sent after the commit when anything was accepted; callers storing
     one import in several batches pass ``announce=False`` and call ``announce_plays_recorded``
@@ -233,11 +239,11 @@ def _stored_play_keys(
     ).values_list("id", "track_id", "metadata_key", "played_at")
     by_track: dict[tuple, int] = {}
     by_metadata: dict[tuple, int] = {}
-    for play_id, track_id, metadata_key, played_at_ in rows:
+    for play_id, track_id, metadata_key, stored_at in rows:
         if track_id is not None:
-            by_track.setdefault(("track", track_id, played_at_), play_id)
+            by_track.setdefault(("track", track_id, stored_at), play_id)
         if metadata_key:
-            by_metadata.setdefault(("metadata", metadata_key, played_at_), play_id)
+            by_metadata.setdefault(("metadata", metadata_key, stored_at), play_id)
     return by_track, by_metadata
 
 
