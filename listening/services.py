@@ -131,8 +131,8 @@ def record_plays(
             seen_in_batch.update(keys)
             to_insert.append((candidate, track_id))
 
-    with transaction.atomic():
-        inserted_ids = _insert_plays(listener=listener, plays=to_insert)
+    # One statement on PostgreSQL; bulk_create wraps its batches in a transaction itself.
+    inserted_ids = _insert_plays(listener=listener, plays=to_insert)
     # Each dedup key of a play this batch stored to its id: what a repeat within the batch is
     # a duplicate of.
     new_play_ids: dict[tuple, int] = {}

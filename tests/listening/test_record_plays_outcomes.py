@@ -229,3 +229,16 @@ def test_postgresql_stores_a_batch_in_one_statement(catalogue, listener_client):
         body = listener_client.post(URL, {"plays": items}, format="json").json()
     assert body["accepted"] == 1000
     assert len([q for q in captured if "INSERT" in q["sql"]]) == 1
+
+
+def test_a_new_play_is_given_every_column(listener):
+    """The PostgreSQL insert names its columns from the values a new play is given: a column
+    added to the model must be given one too, or it would be left to the database."""
+    row = services._new_play_row(
+        listener_id=listener.id,
+        received_at=timezone.now(),
+        candidate=described_play(0),
+        track_id=None,
+    )
+    columns = {field.column for field in Play._meta.concrete_fields if not field.primary_key}
+    assert set(row) == columns
