@@ -224,13 +224,27 @@ class PlayOutcomeSerializer(serializers.Serializer):
         }
 
 
+class ParsedJSONField(serializers.JSONField):
+    """A JSON value the request's parser has already read.
+
+    DRF's ``JSONField`` checks that a value can be written as JSON by writing it, about 5 ms
+    for a batch's 1,000 plays; whatever the JSON parser produced always can. A JSON string
+    from a form is still read by ``JSONField`` itself.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if self.binary or getattr(data, "is_json_string", False):
+            return super().to_internal_value(data)
+        return data
+
+
 class PlayListSubmitApi(APIView):
     pagination_class = StandardPagination
 
     class BatchInputSerializer(serializers.Serializer):
         # Items are validated one by one below, so one bad item cannot sink the batch.
         plays = serializers.ListField(
-            child=serializers.JSONField(),
+            child=ParsedJSONField(),
             allow_empty=False,
             max_length=settings.MAX_PLAYS_PER_BATCH,
             error_messages={
