@@ -132,7 +132,8 @@ def _item_validation(serializer: serializers.Serializer) -> Callable[[Any], dict
             value = raw_item.get(field.field_name, empty)
             if value is empty:
                 if field.required:
-                    raise serializers.ValidationError("required")  # the serializer says it
+                    # The serializer below words the error.
+                    raise serializers.ValidationError("required")
                 if field.default is empty:
                     continue
                 value = field.get_default()
@@ -214,7 +215,7 @@ class PlayOutcomeSerializer(serializers.Serializer):
 
     def to_representation(self, outcome: PlayOutcome) -> dict:
         # What the fields above make of an outcome, written out: a batch answers 1,000 of
-        # them, and the generic walk over the fields took about 10 ms of the request.
+        # them, and the generic walk over the fields takes about 5 ms of the request.
         return {
             "index": outcome.index,
             "status": outcome.status.value,
