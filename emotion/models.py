@@ -56,7 +56,12 @@ class TrackAnalysis(models.Model):
     def feature_matrix(self) -> np.ndarray:
         if self.features is None or self.n_segments is None:
             raise ValueError(f"track {self.track_id} has no extracted features")
-        return np.frombuffer(bytes(self.features), dtype=np.float32).reshape(self.n_segments, -1)
+        return self.matrix_of(self.features, n_segments=self.n_segments)
+
+    @staticmethod
+    def matrix_of(features: bytes | memoryview, *, n_segments: int) -> np.ndarray:
+        """The (segments × features) float32 matrix stored in ``features``."""
+        return np.frombuffer(bytes(features), dtype=np.float32).reshape(n_segments, -1)
 
 
 class MoodModelVersion(models.Model):
