@@ -5,8 +5,7 @@ import enum
 import functools
 import json
 import logging
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -16,11 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from catalogue.dedup import song_key
 from catalogue.models import Track
+from common.sql_parameters import in_one_parameter, json_default
 from common.tasks import fail_abandoned_rows
 from listening.importers import ImportFileError, detect_format, parse_import
 from listening.matching import TrackMetadata, key_digest, match_tracks
@@ -200,7 +199,7 @@ def _resolve_tracks(candidates: Sequence[PlayCandidate]) -> dict[int, int | None
     named = {c.track_id for c in candidates if c.track_id is not None}
     known = set()
     if named:
-        tracks = Track.objects.filter(id__in=_one_parameter(named, "bigint"))
+        tracks = Track.objects.filter(id__in=in_one_parameter(named, "bigint"))
         known = set(tracks.values_list("id", flat=True))
     resolved: dict[int, int | None] = {
         c.index: c.track_id if c.track_id in known else None
@@ -235,7 +234,7 @@ def _stored_play_keys(
 ) -> tuple[dict[tuple, int], dict[tuple, int]]:
     """The dedup keys of the listener's stored plays at those times, each to its play's id."""
     rows = Play.objects.filter(
-        listener_id=listener_id, played_at__in=_one_parameter(played_at, "timestamptz")
+        listener_id=listener_id, played_at__in=in_one_parameter(played_at, "timestamptz")
     ).values_list("id", "track_id", "metadata_key", "played_at")
     by_track: dict[tuple, int] = {}
     by_metadata: dict[tuple, int] = {}
@@ -245,26 +244,6 @@ def _stored_play_keys(
         if metadata_key:
             by_metadata.setdefault(("metadata", metadata_key, stored_at), play_id)
     return by_track, by_metadata
-
-
-def _one_parameter(values: Iterable, sql_type: str) -> Iterable | RawSQL:
-    """The right-hand side of an ``__in`` lookup: on PostgreSQL, one JSON parameter.
-
-    A batch looks up 1,000 track ids and 1,000 times; as 1,000 parameters each, Django
-    prepares and psycopg quotes every one in Python (about 5 ms a lookup), and the statement
-    is too long for psycopg's cache of parsed queries.
-    """
-    if connection.vendor != "postgresql":
-        return values
-    document = json.dumps(list(values), default=_json_value)
-    return RawSQL(f"SELECT value::{sql_type} FROM json_array_elements_text(%s)", [document])
-
-
-def _json_value(value: Any) -> str:
-    """``json.dumps``'s ``default``: what the json module cannot write itself."""
-    if isinstance(value, dt.datetime | uuid.UUID):
-        return value.isoformat() if isinstance(value, dt.datetime) else str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _insert_plays(
@@ -326,7 +305,7 @@ def _insert_plays_in_one_statement(rows: list[dict[str, Any]]) -> list[int | Non
             {**row, "played_at": row["played_at"].isoformat(), "received_at": received_at}
             for row in rows
         ],
-        default=_json_value,
+        default=json_default,
     )
     ids: list[int | None] = [None] * len(rows)
     with connection.cursor() as cursor:

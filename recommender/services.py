@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalogue.models import Track
-from common.bulk_json import bulk_create_with_json_parameters
+from common.sql_parameters import bulk_create_with_json_parameters, in_one_parameter
 from common.tasks import tasks_run_in_process
 from emotion.ml import average_sequences, display_name, tag_tracks
 from emotion.ml.valence_arousal import SOURCE_QUADRANT_PROBABILITIES, point_from_distribution
@@ -108,7 +108,9 @@ def infer_listener_moods(
     # Titles travel with the snapshot so an explanation can name the tracks behind a mood.
     names = {
         row["id"]: {"title": row["title"], "artist": row["artist"]}
-        for row in Track.objects.filter(id__in=top_track_ids).values("id", "title", "artist")
+        for row in Track.objects.filter(id__in=in_one_parameter(top_track_ids, "bigint")).values(
+            "id", "title", "artist"
+        )
     }
 
     inferable: list[tuple[User, list[dict], list[dict], np.ndarray]] = []

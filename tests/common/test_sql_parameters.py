@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from common.bulk_json import bulk_create_with_json_parameters
+from common.sql_parameters import bulk_create_with_json_parameters
 from recommender.models import ListenerMoodState
 from tests.factories import ListenerFactory
 
