@@ -735,6 +735,39 @@ def explain_play_history(listener_id: int) -> dict[str, Any]:
     return explain_analyze(sql, params)
 
 
+def explain_popularity_of_often_played(*, tracks: int) -> dict[str, Any]:
+    """Ranking's popularity count for a page's candidates when they are the most played
+    tracks (the worst case: a request's own candidates are chosen by emotion, not by plays)."""
+    from django.conf import settings
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from listening.models import Play
+    from recommender.selectors import track_play_counts
+
+    most_played = (
+        Play.objects.filter(track__isnull=False)
+        .values("track_id")
+        .annotate(plays=Count("*"))
+        .order_by("-plays")
+        .values_list("track_id", flat=True)[:tracks]
+    )
+    since = timezone.now() - dt.timedelta(days=settings.RECOMMENDATION_POPULARITY_DAYS)
+    captured: list[tuple[str, Sequence[Any]]] = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    from django.db import connection
+
+    track_ids = list(most_played)
+    with connection.execute_wrapper(capture):
+        track_play_counts(track_ids=track_ids, since=since)
+    ((sql, params),) = captured
+    return explain_analyze(sql, params)
+
+
 def explain_active_listeners(minutes: float) -> dict[str, Any]:
     from django.utils import timezone
 
@@ -1165,6 +1198,7 @@ def print_size(report: dict[str, Any], args: argparse.Namespace) -> None:
         ("active_listeners_15_min", "listing listeners active in the last 15 min (beat task)"),
         ("mood_selection_batch", f"top-k of the week for {args.mood_batch_size} listeners"),
         ("play_history_page", "first page of one listener's history"),
+        ("popularity_of_often_played", f"30-day plays of the {4 * args.limit} most played tracks"),
     ):
         plan = report["diagnostics"][key]
         print(
@@ -1357,6 +1391,9 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
                     data.listener_ids[: args.mood_batch_size].tolist()
                 ),
                 "play_history_page": explain_play_history(sample),
+                "popularity_of_often_played": explain_popularity_of_often_played(
+                    tracks=4 * args.limit
+                ),
             }
             load_before = os.getloadavg()[0]
             with CpuAccount(args.database_name) as others:
