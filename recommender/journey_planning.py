@@ -28,8 +28,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from emotion.ml.valence_arousal import QUADRANT_CENTRES
-from recommender.ranking import rank_candidates
 
 STRAIGHT = "straight"
 EASE = "ease"
@@ -53,16 +54,6 @@ class JourneyCandidate:
     @property
     def point(self) -> Point:
         return (self.valence, self.arousal)
-
-
-@dataclass(frozen=True)
-class _Closeness:
-    """A candidate as ``rank_candidates`` sees it: ``probability`` is its closeness score."""
-
-    track_id: int
-    artist: str
-    probability: float
-    candidate: JourneyCandidate
 
 
 @dataclass(frozen=True)
@@ -165,43 +156,41 @@ def plan_path(
     """
     if max_step <= 0:
         raise ValueError("max_step must be positive")
-    pool = {c.track_id: c for c in candidates}
-    used_song_keys = set(placed_song_keys)
+    # One array per attribute, so each waypoint scores every candidate at once; the choice
+    # is ``rank_candidates``' (highest score, the lowest track id on a tie), computed here on
+    # arrays because a Python loop over the pool per waypoint was most of the planning time.
+    pool = list({c.track_id: c for c in candidates}.values())
+    if not pool:
+        return []
+    points = np.array([c.point for c in pool], dtype=float)
+    track_ids = np.array([c.track_id for c in pool])
+    artist_names = [c.artist.casefold() for c in pool]
+    artist_index = {name: i for i, name in enumerate(dict.fromkeys(artist_names))}
+    artist_of = np.array([artist_index[name] for name in artist_names])
     artists = Counter(artist.casefold() for artist in placed_artists)
+    artist_counts = np.array([artists[name] for name in artist_index], dtype=float)
+    song_of = {key: i for i, key in enumerate(dict.fromkeys(c.song_key for c in pool))}
+    song_index = np.array([song_of[c.song_key] for c in pool])
+    available = ~np.isin(song_index, [song_of[k] for k in set(placed_song_keys) if k in song_of])
+    near_rejected = np.zeros(len(pool), dtype=bool)
+    for point in rejected_points:
+        near_rejected |= _distances(points, point) <= reject_radius
+    penalty = np.where(near_rejected, reject_penalty, 0.0)
     previous = start
     steps: list[PlannedStep] = []
     for index, waypoint in enumerate(waypoints):
-        reachable = [
-            c
-            for c in pool.values()
-            if c.song_key not in used_song_keys and distance(c.point, previous) <= max_step
-        ]
-        if not reachable:
+        reachable = available & (_distances(points, previous) <= max_step)
+        if not reachable.any():
             continue
-        scored = [
-            _Closeness(
-                track_id=c.track_id,
-                artist=c.artist,
-                probability=1.0
-                - distance(c.point, waypoint) / max_step
-                - (
-                    reject_penalty
-                    if any(distance(c.point, p) <= reject_radius for p in rejected_points)
-                    else 0.0
-                ),
-                candidate=c,
-            )
-            for c in reachable
-        ]
-        best = rank_candidates(
-            scored,
-            popularity={},
-            limit=1,
-            popularity_weight=0.0,
-            artist_repeat_penalty=artist_repeat_penalty,
-            already_placed=artists,
-        )[0]
-        chosen = best.candidate.candidate
+        closeness = 1.0 - _distances(points, waypoint) / max_step - penalty
+        score = closeness - artist_repeat_penalty * artist_counts[artist_of]
+        best_score = score[reachable].max()
+        best = int(
+            np.flatnonzero(reachable & (score == best_score))[
+                np.argmin(track_ids[reachable & (score == best_score)])
+            ]
+        )
+        chosen = pool[best]
         steps.append(
             PlannedStep(
                 waypoint_index=index,
@@ -209,14 +198,17 @@ def plan_path(
                 candidate=chosen,
                 distance_to_waypoint=distance(chosen.point, waypoint),
                 step=distance(chosen.point, previous),
-                same_artist_before=int(best.reasons["same_artist_above"]),
+                same_artist_before=int(artist_counts[artist_of[best]]),
             )
         )
-        used_song_keys.add(chosen.song_key)
-        artists[chosen.artist.casefold()] += 1
-        del pool[chosen.track_id]
+        available &= song_index != song_index[best]
+        artist_counts[artist_of[best]] += 1
         previous = chosen.point
     return steps
+
+
+def _distances(points: np.ndarray, to: Point) -> np.ndarray:
+    return np.hypot(points[:, 0] - to[0], points[:, 1] - to[1])
 
 
 def describe_move(
