@@ -129,6 +129,78 @@ def waypoints(
     ]
 
 
+# A listener's mood is taken to be where the last few tracks they accepted were (the start
+# filling in until that many were accepted): a mood follows the music with a lag, so the
+# latest track alone runs ahead of it, and the journey's start alone falls behind.
+MOOD_WINDOW = 3
+# How far past that estimate the next track may lie, as a share of ``max_step``: a step the
+# listener can still hear as "a little further", with room left for the estimate, and a
+# track's point, being off. ``max_step`` bounds track-to-track jumps; this bounds how far
+# the music runs ahead of the listener.
+LEAD_SHARE = 0.5
+# ``ease`` eases in: its lead grows (smoothstep) over this many steps after the first track.
+EASE_IN_STEPS = 3
+
+
+def estimated_mood(*, start: Point, accepted: Sequence[Point], window: int = MOOD_WINDOW) -> Point:
+    """The mean of the last ``window`` accepted points, the start standing in for the rest."""
+    recent = [start] * max(0, window - len(accepted)) + list(accepted)[-window:]
+    return (
+        sum(point[0] for point in recent) / len(recent),
+        sum(point[1] for point in recent) / len(recent),
+    )
+
+
+def paced_waypoints(
+    *,
+    start: Point,
+    target: Point,
+    count: int,
+    lead: float,
+    accepted: Sequence[Point] = (),
+    curve: str = STRAIGHT,
+    steps_before: int = 0,
+    include_start: bool = True,
+) -> list[Point]:
+    """``count`` waypoints that lead the listener's mood to ``target`` at a pace they follow.
+
+    Each waypoint lies ``lead`` beyond the estimated mood (``estimated_mood``), towards the
+    target, the mood projected as if every earlier waypoint were accepted; once the target is
+    within ``lead``, the waypoints stay on it, so the last tracks hold the mood inside the
+    target region while it settles. With ``include_start`` the first waypoint is the start
+    (a new journey first matches the mood). ``accepted`` are the points already accepted on
+    the journey, ``steps_before`` the tracks placed before these waypoints (``ease`` grows its
+    lead over the first ``EASE_IN_STEPS``).
+    """
+    if count < 1:
+        raise ValueError("a journey needs at least one waypoint")
+    history = list(accepted)
+    points: list[Point] = []
+    for index in range(count):
+        if include_start and index == 0:
+            point = start
+        else:
+            steps = steps_before + index
+            pace = lead
+            if curve == EASE:
+                pace *= ease_fraction(min(1.0, steps / EASE_IN_STEPS), curve=EASE)
+            else:
+                ease_fraction(0.0, curve=curve)  # refuses an unknown curve
+            mood = estimated_mood(start=start, accepted=history)
+            gap = distance(mood, target)
+            if gap <= pace:
+                point = target
+            else:
+                share = pace / gap
+                point = (
+                    mood[0] + share * (target[0] - mood[0]),
+                    mood[1] + share * (target[1] - mood[1]),
+                )
+        points.append(point)
+        history.append(point)
+    return points
+
+
 def largest_waypoint_step(points: Sequence[Point], *, start: Point | None = None) -> float:
     """The longest hop between consecutive waypoints (from ``start`` to the first if given)."""
     path = [start, *points] if start is not None else list(points)
