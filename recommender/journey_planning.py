@@ -28,8 +28,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from emotion.ml.valence_arousal import QUADRANT_CENTRES
-from recommender.ranking import rank_candidates
 
 STRAIGHT = "straight"
 EASE = "ease"
@@ -53,16 +54,6 @@ class JourneyCandidate:
     @property
     def point(self) -> Point:
         return (self.valence, self.arousal)
-
-
-@dataclass(frozen=True)
-class _Closeness:
-    """A candidate as ``rank_candidates`` sees it: ``probability`` is its closeness score."""
-
-    track_id: int
-    artist: str
-    probability: float
-    candidate: JourneyCandidate
 
 
 @dataclass(frozen=True)
@@ -138,6 +129,78 @@ def waypoints(
     ]
 
 
+# A listener's mood is taken to be where the last few tracks they accepted were (the start
+# filling in until that many were accepted): a mood follows the music with a lag, so the
+# latest track alone runs ahead of it, and the journey's start alone falls behind.
+MOOD_WINDOW = 3
+# How far past that estimate the next track may lie, as a share of ``max_step``: a step the
+# listener can still hear as "a little further", with room left for the estimate, and a
+# track's point, being off. ``max_step`` bounds track-to-track jumps; this bounds how far
+# the music runs ahead of the listener.
+LEAD_SHARE = 0.5
+# ``ease`` eases in: its lead grows (smoothstep) over this many steps after the first track.
+EASE_IN_STEPS = 3
+
+
+def estimated_mood(*, start: Point, accepted: Sequence[Point], window: int = MOOD_WINDOW) -> Point:
+    """The mean of the last ``window`` accepted points, the start standing in for the rest."""
+    recent = [start] * max(0, window - len(accepted)) + list(accepted)[-window:]
+    return (
+        sum(point[0] for point in recent) / len(recent),
+        sum(point[1] for point in recent) / len(recent),
+    )
+
+
+def paced_waypoints(
+    *,
+    start: Point,
+    target: Point,
+    count: int,
+    lead: float,
+    accepted: Sequence[Point] = (),
+    curve: str = STRAIGHT,
+    steps_before: int = 0,
+    include_start: bool = True,
+) -> list[Point]:
+    """``count`` waypoints that lead the listener's mood to ``target`` at a pace they follow.
+
+    Each waypoint lies ``lead`` beyond the estimated mood (``estimated_mood``), towards the
+    target, the mood projected as if every earlier waypoint were accepted; once the target is
+    within ``lead``, the waypoints stay on it, so the last tracks hold the mood inside the
+    target region while it settles. With ``include_start`` the first waypoint is the start
+    (a new journey first matches the mood). ``accepted`` are the points already accepted on
+    the journey, ``steps_before`` the tracks placed before these waypoints (``ease`` grows its
+    lead over the first ``EASE_IN_STEPS``).
+    """
+    if count < 1:
+        raise ValueError("a journey needs at least one waypoint")
+    history = list(accepted)
+    points: list[Point] = []
+    for index in range(count):
+        if include_start and index == 0:
+            point = start
+        else:
+            steps = steps_before + index
+            pace = lead
+            if curve == EASE:
+                pace *= ease_fraction(min(1.0, steps / EASE_IN_STEPS), curve=EASE)
+            else:
+                ease_fraction(0.0, curve=curve)  # refuses an unknown curve
+            mood = estimated_mood(start=start, accepted=history)
+            gap = distance(mood, target)
+            if gap <= pace:
+                point = target
+            else:
+                share = pace / gap
+                point = (
+                    mood[0] + share * (target[0] - mood[0]),
+                    mood[1] + share * (target[1] - mood[1]),
+                )
+        points.append(point)
+        history.append(point)
+    return points
+
+
 def largest_waypoint_step(points: Sequence[Point], *, start: Point | None = None) -> float:
     """The longest hop between consecutive waypoints (from ``start`` to the first if given)."""
     path = [start, *points] if start is not None else list(points)
@@ -165,43 +228,41 @@ def plan_path(
     """
     if max_step <= 0:
         raise ValueError("max_step must be positive")
-    pool = {c.track_id: c for c in candidates}
-    used_song_keys = set(placed_song_keys)
+    # One array per attribute, so each waypoint scores every candidate at once; the choice
+    # is ``rank_candidates``' (highest score, the lowest track id on a tie), computed here on
+    # arrays because a Python loop over the pool per waypoint was most of the planning time.
+    pool = list({c.track_id: c for c in candidates}.values())
+    if not pool:
+        return []
+    points = np.array([c.point for c in pool], dtype=float)
+    track_ids = np.array([c.track_id for c in pool])
+    artist_names = [c.artist.casefold() for c in pool]
+    artist_index = {name: i for i, name in enumerate(dict.fromkeys(artist_names))}
+    artist_of = np.array([artist_index[name] for name in artist_names])
     artists = Counter(artist.casefold() for artist in placed_artists)
+    artist_counts = np.array([artists[name] for name in artist_index], dtype=float)
+    song_of = {key: i for i, key in enumerate(dict.fromkeys(c.song_key for c in pool))}
+    song_index = np.array([song_of[c.song_key] for c in pool])
+    available = ~np.isin(song_index, [song_of[k] for k in set(placed_song_keys) if k in song_of])
+    near_rejected = np.zeros(len(pool), dtype=bool)
+    for point in rejected_points:
+        near_rejected |= _distances(points, point) <= reject_radius
+    penalty = np.where(near_rejected, reject_penalty, 0.0)
     previous = start
     steps: list[PlannedStep] = []
     for index, waypoint in enumerate(waypoints):
-        reachable = [
-            c
-            for c in pool.values()
-            if c.song_key not in used_song_keys and distance(c.point, previous) <= max_step
-        ]
-        if not reachable:
+        reachable = available & (_distances(points, previous) <= max_step)
+        if not reachable.any():
             continue
-        scored = [
-            _Closeness(
-                track_id=c.track_id,
-                artist=c.artist,
-                probability=1.0
-                - distance(c.point, waypoint) / max_step
-                - (
-                    reject_penalty
-                    if any(distance(c.point, p) <= reject_radius for p in rejected_points)
-                    else 0.0
-                ),
-                candidate=c,
-            )
-            for c in reachable
-        ]
-        best = rank_candidates(
-            scored,
-            popularity={},
-            limit=1,
-            popularity_weight=0.0,
-            artist_repeat_penalty=artist_repeat_penalty,
-            already_placed=artists,
-        )[0]
-        chosen = best.candidate.candidate
+        closeness = 1.0 - _distances(points, waypoint) / max_step - penalty
+        score = closeness - artist_repeat_penalty * artist_counts[artist_of]
+        best_score = score[reachable].max()
+        best = int(
+            np.flatnonzero(reachable & (score == best_score))[
+                np.argmin(track_ids[reachable & (score == best_score)])
+            ]
+        )
+        chosen = pool[best]
         steps.append(
             PlannedStep(
                 waypoint_index=index,
@@ -209,14 +270,17 @@ def plan_path(
                 candidate=chosen,
                 distance_to_waypoint=distance(chosen.point, waypoint),
                 step=distance(chosen.point, previous),
-                same_artist_before=int(best.reasons["same_artist_above"]),
+                same_artist_before=int(artist_counts[artist_of[best]]),
             )
         )
-        used_song_keys.add(chosen.song_key)
-        artists[chosen.artist.casefold()] += 1
-        del pool[chosen.track_id]
+        available &= song_index != song_index[best]
+        artist_counts[artist_of[best]] += 1
         previous = chosen.point
     return steps
+
+
+def _distances(points: np.ndarray, to: Point) -> np.ndarray:
+    return np.hypot(points[:, 0] - to[0], points[:, 1] - to[1])
 
 
 def describe_move(

@@ -22,11 +22,13 @@ from emotion.ml.valence_arousal import QUADRANT_CENTRES
 from emotion.models import MoodModelVersion
 from emotion.selectors import valence_arousal_point
 from recommender.journey_planning import (
+    LEAD_SHARE,
     JourneyCandidate,
     PlannedStep,
     Point,
     TargetRegion,
     largest_waypoint_step,
+    paced_waypoints,
     plan_path,
     quadrant_of,
     quadrant_region,
@@ -134,8 +136,11 @@ def plan_journey(
     else:
         start_point = start.resolve(field="start")
         start_label = start.label
-    path = waypoints(start=start_point, target=target_point, count=length, curve=curve)
-    needed = largest_waypoint_step(path)
+    # The curve's evenly timed path only checks that the request can reach the target at
+    # all; the tracks follow the paced path (``paced_waypoints``), re-paced after each answer.
+    needed = largest_waypoint_step(
+        waypoints(start=start_point, target=target_point, count=length, curve=curve)
+    )
     if needed > max_step + 1e-9:
         origin = region_name(label=start_label, point=start_point, version=version)
         destination = region_name(label=target.label, point=target_point, version=version)
@@ -170,7 +175,13 @@ def plan_journey(
                     journey=journey,
                     version=version,
                     origin=start_point,
-                    points=path,
+                    points=paced_waypoints(
+                        start=start_point,
+                        target=target_point,
+                        count=length,
+                        lead=LEAD_SHARE * max_step,
+                        curve=curve,
+                    ),
                     first_position=1,
                     plan=0,
                     previous_waypoint=None,
@@ -341,8 +352,8 @@ class JourneyAnswer:
 
 def answer_journey_item(*, item: JourneyItem, action: str) -> JourneyAnswer:
     """Accept or reject a journey track, as a recommendation (``record_feedback``: the same
-    answer twice is a no-op, the other answer a ``FeedbackConflict``). A reject re-plans the
-    rest of the journey (``replan_after_reject``)."""
+    answer twice is a no-op, the other answer a ``FeedbackConflict``). Every new answer
+    re-plans the rest of the journey (``replan_after_answer``)."""
     if item.replaced or item.recommendation is None:
         raise ItemReplaced(
             f"journey item {item.pk} was replaced by a re-plan; answer the journey's current items"
@@ -350,30 +361,33 @@ def answer_journey_item(*, item: JourneyItem, action: str) -> JourneyAnswer:
     outcome = record_feedback(recommendation=item.recommendation, action=action)
     item.recommendation = outcome.recommendation
     replanned = False
-    if outcome.changed and action == Feedback.REJECT:
-        replanned = replan_after_reject(journey=item.journey, rejected=item)
+    if outcome.changed:
+        replanned = replan_after_answer(journey=item.journey, answered=item)
     return JourneyAnswer(item=item, changed=outcome.changed, replanned=replanned)
 
 
-def replan_after_reject(*, journey: Journey, rejected: JourneyItem) -> bool:
-    """Re-plan the unanswered tracks after ``rejected``; False when none was left to re-plan.
+def replan_after_answer(*, journey: Journey, answered: JourneyItem) -> bool:
+    """Re-plan the unanswered tracks after ``answered``; False when none was left to re-plan.
 
-    The new path starts from where the listener last was with us: the last accepted track
-    before the new positions (the journey's start when none was accepted), not the rejected
-    track, whose mood they just turned down. Every track rejected on this journey marks a
-    region (``JOURNEY_REJECT_RADIUS``) the new plan avoids (``JOURNEY_REJECT_PENALTY``). The
-    replaced items stay, marked ``replaced``; their unanswered recommendations are deleted,
-    so those songs may be planned again.
+    A listener's mood lags behind the music, and a reject says the step was too far: so the
+    rest is paced from the mood as the answers so far place it (``paced_waypoints``: the
+    last accepted tracks, the start before any), not from the last track planned. Each
+    reject in a row halves the lead of the next step. The tracks themselves stay within
+    ``max_step`` of where the listener last was with us (the last accepted track, the start
+    if none; not a rejected track, whose mood they just turned down). Every track rejected
+    on this journey marks a region (``JOURNEY_REJECT_RADIUS``) the new plan avoids
+    (``JOURNEY_REJECT_PENALTY``). The replaced items stay, marked ``replaced``; their
+    unanswered recommendations are deleted, so those songs may be planned again.
     """
     version = active_model_or_explain()
     with transaction.atomic():
         Journey.objects.select_for_update().get(pk=journey.pk)
         current = list(journey_items(journey=journey).select_related("recommendation"))
-        answered = [
+        answered_before = [
             item for item in current if item.recommendation and item.recommendation.feedback
         ]
-        last_answered = max((item.position for item in answered), default=0)
-        first_position = max(rejected.position, last_answered) + 1
+        last_answered = max((item.position for item in answered_before), default=0)
+        first_position = max(answered.position, last_answered) + 1
         pending = [item for item in current if item.position >= first_position]
         remaining = journey.length - first_position + 1
         if remaining <= 0:
@@ -400,12 +414,19 @@ def replan_after_reject(*, journey: Journey, rejected: JourneyItem) -> bool:
                 journey=journey, recommendation__feedback=Feedback.REJECT
             )
         ]
-        target = (journey.target_valence, journey.target_arousal)
-        points = waypoints(
-            start=origin,
-            target=target,
+        rejects_in_a_row = 0
+        for item in reversed([item for item in kept if item.recommendation]):
+            if item.recommendation.feedback != Feedback.REJECT:
+                break
+            rejects_in_a_row += 1
+        points = paced_waypoints(
+            start=(journey.start_valence, journey.start_arousal),
+            target=(journey.target_valence, journey.target_arousal),
             count=remaining,
+            lead=LEAD_SHARE * journey.max_step / 2**rejects_in_a_row,
+            accepted=[(item.valence, item.arousal) for item in accepted],
             curve=journey.curve,
+            steps_before=first_position - 1,
             include_start=False,
         )
         previous_waypoint = (

@@ -12,7 +12,9 @@ from recommender.journey_planning import (
     TargetRegion,
     describe_move,
     distance,
+    estimated_mood,
     largest_waypoint_step,
+    paced_waypoints,
     plan_path,
     quadrant_of,
     quadrant_region,
@@ -64,6 +66,54 @@ def test_eased_waypoints_linger_near_the_start_then_arrive():
         1.5 * largest_waypoint_step(straight), 0.05
     )
     assert [p[0] for p in eased] == sorted(p[0] for p in eased)
+
+
+def test_the_mood_estimate_is_the_last_accepted_tracks_with_the_start_filling_in():
+    start = (0.2, 0.2)
+    assert estimated_mood(start=start, accepted=[]) == pytest.approx(start)
+    assert estimated_mood(start=start, accepted=[(0.5, 0.2)], window=3) == pytest.approx((0.3, 0.2))
+    recent = [(0.9, 0.9), (0.4, 0.4), (0.5, 0.5), (0.6, 0.6)]
+    assert estimated_mood(start=start, accepted=recent, window=3) == pytest.approx((0.5, 0.5))
+
+
+def test_paced_waypoints_stay_a_lead_ahead_of_the_mood_then_hold_the_target():
+    start, target, lead = (0.25, 0.25), (0.75, 0.25), 0.1
+    points = paced_waypoints(start=start, target=target, count=20, lead=lead)
+    assert points[0] == start
+    history: list = []
+    for point in points:
+        mood = estimated_mood(start=start, accepted=history)
+        # Never further than the lead beyond the mood the earlier waypoints would leave.
+        assert distance(point, mood) <= lead + 1e-9 or point == start
+        history.append(point)
+    assert [p[0] for p in points] == sorted(p[0] for p in points)
+    # Once in reach the target is held: the last waypoints all sit on it.
+    assert points[-3:] == [target] * 3
+    # Slower than a straight line that would cover the distance in the same count.
+    assert points[5][0] < waypoints(start=start, target=target, count=20)[-1][0]
+
+
+def test_paced_waypoints_after_answers_start_from_the_accepted_tracks():
+    start, target = (0.25, 0.25), (0.75, 0.75)
+    accepted = [(0.3, 0.3), (0.35, 0.35), (0.4, 0.4)]
+    points = paced_waypoints(
+        start=start, target=target, count=3, lead=0.1, accepted=accepted, include_start=False
+    )
+    assert distance(points[0], (0.35, 0.35)) == pytest.approx(0.1)
+    # A smaller lead (a reject just before) takes a smaller step.
+    cautious = paced_waypoints(
+        start=start, target=target, count=1, lead=0.05, accepted=accepted, include_start=False
+    )
+    assert distance(cautious[0], (0.35, 0.35)) == pytest.approx(0.05)
+
+
+def test_eased_pacing_starts_gently():
+    start, target = (0.0, 0.5), (1.0, 0.5)
+    straight = paced_waypoints(start=start, target=target, count=6, lead=0.1)
+    eased = paced_waypoints(start=start, target=target, count=6, lead=0.1, curve=EASE)
+    assert eased[1][0] < straight[1][0]
+    with pytest.raises(ValueError, match="unknown curve"):
+        paced_waypoints(start=start, target=target, count=3, lead=0.1, curve="zigzag")
 
 
 def test_a_replan_starts_one_step_in():

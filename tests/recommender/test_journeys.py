@@ -45,35 +45,57 @@ def point_of(item: dict) -> tuple[float, float]:
 def test_a_journey_starts_at_the_start_and_ends_in_the_target_region(
     plane_catalogue, listener_client
 ):
-    response = plan(listener_client, start="Q3", target="Q1", length=5)
+    response = plan(listener_client, start="Q3", target="Q1", length=14)
 
     assert response.status_code == 201, response.content
     body = response.json()
     items = body["items"]
-    assert [item["position"] for item in items] == [1, 2, 3, 4, 5]
+    assert [item["position"] for item in items] == list(range(1, 15))
     # The first track is the one nearest to the start, Q3's centre (0.25, 0.25).
     assert point_of(items[0]) == (0.26, 0.26)
     assert quadrant_of(point_of(items[-1])) == "Q1"
     assert body["progress"]["reaches_target"] is True
     assert body["notice"] is None
     assert all(item["step"] <= body["max_step"] for item in items)
-    # Arousal and valence both rise along a straight Q3 → Q1 path.
-    assert [point_of(item) for item in items] == sorted(point_of(item) for item in items)
-    assert items[0]["reason"] == "step 1 of 5: matching how you feel now (sad)"
-    assert items[2]["reason"].startswith("step 3 of 5: happier and more energetic")
+    # Paced: the second waypoint lies half a max step from the start, towards Q1's centre;
+    # the last ones hold on the centre.
+    second = items[1]["waypoint"]
+    assert math.dist((second["valence"], second["arousal"]), (0.25, 0.25)) == pytest.approx(
+        body["max_step"] / 2
+    )
+    last = items[-1]["waypoint"]
+    assert (last["valence"], last["arousal"]) == pytest.approx((0.75, 0.75))
+    assert items[0]["reason"] == "step 1 of 14: matching how you feel now (sad)"
+    assert items[1]["reason"].startswith("step 2 of 14: happier and more energetic")
     assert items[-1]["reason"].endswith("arriving at happy")
-    waypoint = items[2]["waypoint"]
-    assert (waypoint["valence"], waypoint["arousal"]) == pytest.approx((0.5, 0.5))
     # Each track was served as a recommendation.
     served = Recommendation.objects.filter(pk__in=[item["recommendation"] for item in items])
-    assert {r.policy for r in served} == {"journey"} and served.count() == 5
+    assert {r.policy for r in served} == {"journey"} and served.count() == 14
+
+
+def test_an_accept_repaces_the_rest_from_the_accepted_tracks(plane_catalogue, listener_client):
+    body = plan(listener_client, start="Q3", target="Q1", length=8).json()
+    journey_id, items = body["id"], body["items"]
+
+    result = answer(listener_client, journey_id, items[0]["id"], "accept").json()
+
+    assert result["changed"] is True and result["replanned"] is True
+    after = result["journey"]["items"]
+    assert [item["plan"] for item in after] == [0] + [1] * 7
+    # The mood is taken to be a third of the way to the accepted track (the start fills the
+    # rest of the window), and the next waypoint lies half a max step beyond it.
+    accepted = point_of(after[0])
+    mood = tuple(0.25 + (a - 0.25) / 3 for a in accepted)
+    waypoint = (after[1]["waypoint"]["valence"], after[1]["waypoint"]["arousal"])
+    assert math.dist(mood, waypoint) == pytest.approx(result["journey"]["max_step"] / 2)
+    assert result["journey"]["progress"]["replans"] == 1
 
 
 def test_the_start_defaults_to_the_current_mood(sad_listener, plane_catalogue, settings):
     # The grid's spacing is 0.16: an eased path's last two waypoints share the nearest point.
     settings.JOURNEY_TARGET_RADIUS = 0.15
     client = client_for(sad_listener)
-    body = plan(client, target={"valence": 0.8, "arousal": 0.3}, length=6, curve="ease").json()
+    body = plan(client, target={"valence": 0.8, "arousal": 0.3}, length=20, curve="ease").json()
 
     snapshot = sad_listener.mood_snapshots.first()
     assert body["start"]["mood_snapshot"] == snapshot.pk
@@ -82,12 +104,11 @@ def test_the_start_defaults_to_the_current_mood(sad_listener, plane_catalogue, s
     )
     assert body["curve"] == "ease"
     where = f"at {snapshot.valence:.2f}, {snapshot.arousal:.2f})"
-    assert body["items"][0]["reason"].startswith("step 1 of 6: matching how you feel now (")
+    assert body["items"][0]["reason"].startswith("step 1 of 20: matching how you feel now (")
     assert body["items"][0]["reason"].endswith(where)
     assert body["target"]["radius"] == pytest.approx(0.15)
-    last = point_of(body["items"][-1])
-    assert math.dist(last, (0.8, 0.3)) <= 0.15
-    assert body["progress"]["reaches_target"] is True
+    # The path reaches the target (the sparse grid soon has no track left near it).
+    assert min(math.dist(point_of(item), (0.8, 0.3)) for item in body["items"]) <= 0.15
 
 
 def test_no_song_repeats_within_a_journey_or_against_earlier_recommendations(
@@ -119,11 +140,12 @@ def test_a_reject_replans_the_rest_away_from_the_rejected_region(
     settings.JOURNEY_REJECT_PENALTY = 2.0
     body = plan(listener_client, start="Q3", target="Q1", length=6).json()
     journey_id, items = body["id"], body["items"]
+    for position in (0, 1):
+        response = answer(listener_client, journey_id, items[position]["id"], "accept")
+        assert response.status_code == 200
+        items = response.json()["journey"]["items"]
     rejected = items[2]
     rejected_point = point_of(rejected)
-
-    assert answer(listener_client, journey_id, items[0]["id"], "accept").status_code == 200
-    assert answer(listener_client, journey_id, items[1]["id"], "accept").status_code == 200
     response = answer(listener_client, journey_id, rejected["id"], "reject")
 
     assert response.status_code == 200, response.content
@@ -132,25 +154,20 @@ def test_a_reject_replans_the_rest_away_from_the_rejected_region(
     assert result["item"]["feedback"] == "reject"
     after = result["journey"]["items"]
     assert [item["position"] for item in after] == [1, 2, 3, 4, 5, 6]
-    assert [item["plan"] for item in after] == [0, 0, 0, 1, 1, 1]
+    assert [item["plan"] for item in after] == [0, 1, 2, 3, 3, 3]
     assert after[2]["feedback"] == "reject"
     for item in after[3:]:
         assert math.dist(point_of(item), rejected_point) > 0.1
-    # ... although unserved tracks in that region lie nearer to the first new waypoint.
-    served = {item["track"]["id"] for item in after}
-    in_region = [
-        point
-        for track_id, point in plane_catalogue.items()
-        if track_id not in served and math.dist(point, rejected_point) <= 0.1
-    ]
-    waypoint = (after[3]["waypoint"]["valence"], after[3]["waypoint"]["arousal"])
-    assert min(math.dist(point, waypoint) for point in in_region) < math.dist(
-        point_of(after[3]), waypoint
+    # A reject halves the next step: a quarter max step beyond the mood the two accepted
+    # tracks (and the start, filling the window) place the listener at.
+    mood = tuple(
+        (0.25 + point_of(after[0])[axis] + point_of(after[1])[axis]) / 3 for axis in (0, 1)
     )
+    waypoint = (after[3]["waypoint"]["valence"], after[3]["waypoint"]["arousal"])
+    assert math.dist(mood, waypoint) == pytest.approx(result["journey"]["max_step"] / 4)
     assert all(item["step"] <= result["journey"]["max_step"] for item in after)
     # From the last accepted track, not the rejected one.
     assert math.dist(point_of(after[3]), point_of(after[1])) == pytest.approx(after[3]["step"])
-    assert quadrant_of(point_of(after[-1])) == "Q1"
     assert result["journey"]["progress"] == {
         "planned": 6,
         "answered": 3,
@@ -158,12 +175,13 @@ def test_a_reject_replans_the_rest_away_from_the_rejected_region(
         "rejected": 1,
         "next_position": 4,
         "complete": False,
-        "reaches_target": True,
-        "replans": 1,
+        # Six paced tracks from Q3 may stop short of Q1; the flag says so either way.
+        "reaches_target": quadrant_of(point_of(after[-1])) == "Q1",
+        "replans": 3,
     }
     # The replaced tracks are kept as replaced; their unanswered recommendations are gone.
     replaced = JourneyItem.objects.filter(journey_id=journey_id, replaced=True)
-    assert replaced.count() == 3
+    assert replaced.count() == 5 + 4 + 3
     assert not Recommendation.objects.filter(
         pk__in=[item["recommendation"] for item in items[3:]]
     ).exists()
@@ -183,7 +201,7 @@ def test_answers_are_idempotent_and_cannot_change(plane_catalogue, listener_clie
     again = answer(listener_client, body["id"], item["id"], "accept")
     other = answer(listener_client, body["id"], item["id"], "reject")
 
-    assert first.json()["changed"] is True and first.json()["replanned"] is False
+    assert first.json()["changed"] is True and first.json()["replanned"] is True
     assert again.status_code == 200 and again.json()["changed"] is False
     assert other.status_code == 409
     assert other.json()["error"]["status"] == 409
