@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import F, FloatField, IntegerField, QuerySet, Value
+from django.db.models import F, FloatField, QuerySet
 from django.db.models.expressions import ExpressionWrapper, RawSQL
 
 from emotion.models import MoodModelVersion, TrackEmotion
@@ -61,8 +61,8 @@ def journey_candidates(
     than ``radius`` (the max step), among those that may be recommended to the listener
     (``unserved_track_tags``: no song already served, none played since ``played_since``).
 
-    Each round is one query, a ``UNION ALL`` of one ordered, limited square per point; each
-    square is a range scan of the (valence, arousal) index (``track_emotion_va``), so a
+    Each round is one query on PostgreSQL (the squares joined ``LATERAL`` to the points),
+    one query per point elsewhere; each square is a range scan of the (valence, arousal) index (``track_emotion_va``), so a
     round reads the tracks in and beside the squares, not the catalogue. The first squares
     are sized from the catalogue (``first_search_radius``); the points that found fewer than
     ``per_point`` tracks are searched again in squares ``WIDENING`` times wider, up to
@@ -81,7 +81,7 @@ def journey_candidates(
         nearest = (
             _nearest_in_squares_lateral
             if connection.vendor == "postgresql"
-            else _nearest_in_squares_union
+            else _nearest_in_squares_per_point
         )
         for index, candidate in nearest(
             unserved, {i: points[i] for i in pending}, half_width, per_point
@@ -166,35 +166,33 @@ def _candidate(track_id, song_key, artist, valence, arousal, label, confidence):
     )
 
 
-def _nearest_in_squares_union(
+def _nearest_in_squares_per_point(
     unserved: QuerySet, points: dict[int, Point], half_width: float, per_point: int
 ) -> list[tuple[int, JourneyCandidate]]:
-    """One query elsewhere (SQLite has no ``LATERAL``): a ``UNION ALL`` of one ordered,
-    limited square query per point."""
-    columns = ("waypoint", *CANDIDATE_COLUMNS)
-    queries = []
+    """One ordered, limited square query per point elsewhere (SQLite: small embedded
+    catalogues). SQLite has no ``LATERAL``, and Django refuses a ``UNION ALL`` of limited
+    queries there ("LIMIT/OFFSET not allowed in subqueries of compound statements"); each
+    query is an index range scan, so twenty of them stay cheap at embedded sizes."""
+    found = []
     for index, (valence, arousal) in points.items():
         squared_distance = ExpressionWrapper(
             (F("valence") - valence) * (F("valence") - valence)
             + (F("arousal") - arousal) * (F("arousal") - arousal),
             output_field=FloatField(),
         )
-        queries.append(
+        square = (
             unserved.filter(
                 valence__gte=valence - half_width,
                 valence__lte=valence + half_width,
                 arousal__gte=arousal - half_width,
                 arousal__lte=arousal + half_width,
             )
-            .annotate(
-                squared_distance=squared_distance,
-                waypoint=Value(index, output_field=IntegerField()),
-            )
+            .annotate(squared_distance=squared_distance)
             .order_by("squared_distance", "track_id")
-            .values_list(*columns)[:per_point]
+            .values_list(*CANDIDATE_COLUMNS)[:per_point]
         )
-    rows = queries[0].union(*queries[1:], all=True) if len(queries) > 1 else queries[0]
-    return [(row[0], _candidate(*row[1:])) for row in rows]
+        found.extend((index, _candidate(*row)) for row in square)
+    return found
 
 
 def listener_journey(*, listener: User, journey_id: int) -> Journey | None:
