@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from common.sql_parameters import bulk_create_with_json_parameters
+from common.sql_parameters import bulk_create_with_json_parameters, json_default
 from common.tasks import tasks_run_in_process
 from emotion.ml import average_sequences, display_name, tag_tracks
 from emotion.ml.valence_arousal import SOURCE_QUADRANT_PROBABILITIES, point_from_distribution
@@ -185,11 +186,55 @@ def infer_listener_moods(
                 )
             )
     with transaction.atomic():
+        _store_snapshots(snapshots)
+        _start_new_rounds_where_mood_changed(snapshots, previous_inferred=previous_inferred)
+    return snapshots
+
+
+def _store_snapshots(snapshots: list[MoodSnapshot]) -> None:
+    """Insert a batch's snapshots and give each its id.
+
+    PostgreSQL: one statement with the whole batch as one JSON parameter. ``bulk_create``
+    prepared and quoted 17 values per snapshot in Python (about 45 ms of a batch of 256); the
+    json module writes the batch in a few, and the table's row type gives each value its
+    column's type. Floats and times travel as their exact text forms. Other databases:
+    ``bulk_create``.
+    """
+    if connection.vendor != "postgresql" or not snapshots:
         bulk_create_with_json_parameters(
             MoodSnapshot, snapshots, json_fields=("probabilities", "tracks", "skipped")
         )
-        _start_new_rounds_where_mood_changed(snapshots, previous_inferred=previous_inferred)
-    return snapshots
+        return
+    fields = [field for field in MoodSnapshot._meta.concrete_fields if not field.primary_key]
+    document = json.dumps(
+        [
+            {field.column: getattr(snapshot, field.attname) for field in fields}
+            for snapshot in snapshots
+        ],
+        default=json_default,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_snapshot_insert_sql(), [document])
+        for snapshot, (snapshot_id,) in zip(snapshots, cursor.fetchall(), strict=True):
+            snapshot.pk = snapshot_id
+            snapshot._state.adding = False
+            snapshot._state.db = connection.alias
+
+
+@lru_cache(maxsize=1)
+def _snapshot_insert_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(MoodSnapshot._meta.db_table)
+    columns = ", ".join(
+        quote(field.column) for field in MoodSnapshot._meta.concrete_fields if not field.primary_key
+    )
+    # Rows go in, and their ids come back, in the batch's order (as with bulk_create's VALUES).
+    return f"""
+        INSERT INTO {table} ({columns})
+        SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s) WITH ORDINALITY
+        ORDER BY ordinality
+        RETURNING {quote(MoodSnapshot._meta.pk.column)}
+    """
 
 
 def cold_start_snapshot(

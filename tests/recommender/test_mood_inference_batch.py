@@ -105,3 +105,14 @@ def test_a_last_known_mood_in_a_batch_is_the_whole_last_inferred_snapshot(mood_c
         name: getattr(inferred, name) for name in fields
     }
     assert last_known.valence_arousal_source == inferred.valence_arousal_source
+
+
+def test_a_batch_stores_each_snapshot_exactly_as_it_returns_it(mood_catalogue):
+    batch = infer_listener_moods(listeners=mixed_listeners(mood_catalogue, 10), now=NOW)
+    stored = MoodSnapshot.objects.in_bulk([snapshot.pk for snapshot in batch])
+    assert len(stored) == len(batch) == 10
+    fields = [field.attname for field in MoodSnapshot._meta.concrete_fields]
+    for snapshot in batch:
+        assert {name: getattr(snapshot, name) for name in fields} == {
+            name: getattr(stored[snapshot.pk], name) for name in fields
+        }
