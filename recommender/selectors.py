@@ -6,15 +6,17 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 
+from common.sql_parameters import in_one_parameter
 from emotion.ml import display_name
-from emotion.models import MoodModelVersion, TrackEmotion
-from emotion.selectors import training_runs_under_way, unfinished_analyses
+from emotion.models import MoodModelVersion, TrackAnalysis, TrackEmotion
+from emotion.selectors import current_analyses, training_runs_under_way, unfinished_analyses
 from listening.models import Play
 from recommender.models import (
     Feedback,
@@ -60,14 +62,23 @@ def latest_inferred_snapshot(*, listener: User) -> MoodSnapshot | None:
     return MoodSnapshot.objects.filter(listener=listener, basis=MoodBasis.INFERRED).first()
 
 
-def latest_inferred_snapshots(*, listener_ids: Collection[int]) -> dict[int, MoodSnapshot]:
+def latest_inferred_snapshots(
+    *, listener_ids: Collection[int], only: Sequence[str] | None = None
+) -> dict[int, MoodSnapshot]:
     """``latest_inferred_snapshot`` of many listeners in one query (listeners without one are
-    left out): the first of each listener's inferred snapshots in the model's ordering."""
+    left out): the first of each listener's inferred snapshots in the model's ordering.
+
+    ``only`` loads just those fields (with the id and listener), as ``QuerySet.only``: a mood
+    batch needs the label of every listener's last snapshot, and decoding the JSON fields of
+    256 snapshots it does not read cost 50-70 ms of a batch."""
     if not listener_ids:
         return {}
-    ranked = MoodSnapshot.objects.filter(
-        listener_id__in=listener_ids, basis=MoodBasis.INFERRED
-    ).annotate(
+    snapshots = MoodSnapshot.objects.filter(
+        listener_id__in=in_one_parameter(listener_ids, "bigint"), basis=MoodBasis.INFERRED
+    )
+    if only is not None:
+        snapshots = snapshots.only("id", "listener_id", *only)
+    ranked = snapshots.annotate(
         rank=Window(
             RowNumber(),
             partition_by=[F("listener_id")],
@@ -75,6 +86,36 @@ def latest_inferred_snapshots(*, listener_ids: Collection[int]) -> dict[int, Moo
         )
     )
     return {snapshot.listener_id: snapshot for snapshot in ranked.filter(rank=1)}
+
+
+@dataclass(frozen=True)
+class AnalysedTrack:
+    """A track's current feature sequence and the names a mood snapshot lists it by."""
+
+    sequence: np.ndarray
+    title: str
+    artist: str
+
+
+def analysed_tracks(*, track_ids: Iterable[int]) -> dict[int, AnalysedTrack]:
+    """``emotion.selectors.feature_sequences`` with each track's title and artist, in one
+    query: track id -> its analysed track; tracks without current features are absent.
+
+    A mood batch names only the tracks it could use, so it needs no names of the others; the
+    join saves a round trip for the names of 2,400 tracks (20-35 ms of a batch of 256)."""
+    rows = (
+        current_analyses()
+        .filter(track_id__in=in_one_parameter(track_ids, "bigint"))
+        .values_list("track_id", "features", "n_segments", "track__title", "track__artist")
+    )
+    return {
+        track_id: AnalysedTrack(
+            sequence=TrackAnalysis.matrix_of(features, n_segments=n_segments),
+            title=title,
+            artist=artist,
+        )
+        for track_id, features, n_segments, title, artist in rows
+    }
 
 
 def listener_mood_state(*, listener: User) -> ListenerMoodState | None:

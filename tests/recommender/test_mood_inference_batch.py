@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from recommender.models import ListenerMoodState, MoodBasis
+from recommender.models import ListenerMoodState, MoodBasis, MoodSnapshot
 from recommender.services import declare_mood, infer_listener_moods
 from tests.factories import ListenerFactory, PlayFactory
 
@@ -88,3 +88,31 @@ def test_each_listener_gets_the_mood_inferring_them_alone_gives(mood_catalogue):
     # The listeners whose mood changed start a new round; the others keep theirs.
     for listener in listeners[4::5]:
         assert states_after_batch[listener.pk] == ([], "")
+
+
+def test_a_last_known_mood_in_a_batch_is_the_whole_last_inferred_snapshot(mood_catalogue):
+    listeners = mixed_listeners(mood_catalogue, 5)
+    last_known_listener = listeners[2]
+    (inferred,) = MoodSnapshot.objects.filter(
+        listener=last_known_listener, basis=MoodBasis.INFERRED
+    )
+    batch = infer_listener_moods(listeners=listeners, now=NOW)
+    (last_known,) = [s for s in batch if s.listener_id == last_known_listener.pk]
+    assert last_known.basis == MoodBasis.LAST_KNOWN
+    assert last_known.tracks and last_known.tracks[0]["title"]
+    fields = ("label", "confidence", "probabilities", "valence", "arousal", "tracks")
+    assert {name: getattr(last_known, name) for name in fields} == {
+        name: getattr(inferred, name) for name in fields
+    }
+    assert last_known.valence_arousal_source == inferred.valence_arousal_source
+
+
+def test_a_batch_stores_each_snapshot_exactly_as_it_returns_it(mood_catalogue):
+    batch = infer_listener_moods(listeners=mixed_listeners(mood_catalogue, 10), now=NOW)
+    stored = MoodSnapshot.objects.in_bulk([snapshot.pk for snapshot in batch])
+    assert len(stored) == len(batch) == 10
+    fields = [field.attname for field in MoodSnapshot._meta.concrete_fields]
+    for snapshot in batch:
+        assert {name: getattr(snapshot, name) for name in fields} == {
+            name: getattr(stored[snapshot.pk], name) for name in fields
+        }
