@@ -62,8 +62,9 @@ def journey_candidates(
     (``unserved_track_tags``: no song already served, none played since ``played_since``).
 
     Each round is one query on PostgreSQL (the squares joined ``LATERAL`` to the points),
-    one query per point elsewhere; each square is a range scan of the (valence, arousal) index (``track_emotion_va``), so a
-    round reads the tracks in and beside the squares, not the catalogue. The first squares
+    one query per point elsewhere; each square is a range scan of the (valence, arousal)
+    index (``track_emotion_va``), so a round reads the tracks in and beside the squares, not
+    the catalogue. The first squares
     are sized from the catalogue (``first_search_radius``); the points that found fewer than
     ``per_point`` tracks are searched again in squares ``WIDENING`` times wider, up to
     ``radius``. Usually one or two rounds.
