@@ -38,6 +38,7 @@ from recommender.journey_planning import (
 from recommender.journey_selectors import journey_candidates, journey_items
 from recommender.models import Feedback, Journey, JourneyItem, Recommendation
 from recommender.services import (
+    NoActiveMoodModel,
     active_model_or_explain,
     current_mood,
     record_feedback,
@@ -362,7 +363,12 @@ def answer_journey_item(*, item: JourneyItem, action: str) -> JourneyAnswer:
     item.recommendation = outcome.recommendation
     replanned = False
     if outcome.changed:
-        replanned = replan_after_answer(journey=item.journey, answered=item)
+        try:
+            replanned = replan_after_answer(journey=item.journey, answered=item)
+        except NoActiveMoodModel:
+            # The answer is stored either way; with no model active (none yet, or being
+            # replaced) the rest of the plan stays as it was instead of failing the answer.
+            replanned = False
     return JourneyAnswer(item=item, changed=outcome.changed, replanned=replanned)
 
 
