@@ -1,21 +1,32 @@
 """Planning an emotion journey in the valence/arousal plane. Pure functions, no Django.
 
 The iso principle of music therapy: first match the listener's mood, then lead it step by
-step towards the mood they want. A journey of ``length`` tracks is planned as
+step towards the mood they want. A journey of ``length`` tracks is planned greedily, one
+track at a time, against a model of the listener (README, "Emotion journeys"):
 
-1. **Waypoints** from the start point to the target point: waypoint i of n sits at
-   start + f(i / (n - 1)) × (target - start), with f the identity (``straight``) or
-   smoothstep 3x² − 2x³ (``ease``: it lingers near the start mood, moves through the middle,
-   and settles into the target; its steepest step is 1.5 × a straight one's).
-2. **One track per waypoint, greedily in order:** among the candidates not yet placed (one
-   per song key) and no farther than ``max_step`` from the previous track (the start point
-   for the first), the one nearest to the waypoint. Nearness becomes a score in the units of
-   the recommendation ranking (``recommender.ranking.rank_candidates``: closeness
-   1 − distance / ``max_step``), so its artist-repeat penalty applies unchanged, counting
-   the artist's tracks already on the journey; a candidate within ``reject_radius`` of a
-   point the listener rejected loses ``reject_penalty`` more.
-3. A waypoint with no candidate within ``max_step`` of the previous track gets no track:
-   the journey comes out shorter, never with a jump larger than ``max_step``.
+1. **The mood** starts at the journey's start (the listener's mood snapshot, or the start
+   they gave) and moves ``MOOD_FOLLOW`` of the way to each track they accept
+   (``estimated_mood``); a reject leaves it.
+2. **The first track matches it:** the nearest track to the mood.
+3. **Each next track leads it:** among the tracks within the *reach* of the mood (learned
+   from the answers, ``learned_reach``), the one whose acceptance would bring the mood
+   nearest the target region (a quadrant, or a disc around a point). That is progress, not
+   nearness to a straight line: where the catalogue has no tracks on the straight way, the
+   path goes round through tracks that exist. With no track within the reach that leads on
+   (a sparse catalogue), the same choice among all the tracks within ``max_step``. ``ease``
+   grows the reach over the first steps, so the journey stays near the start mood longer.
+4. **The rules of a recommendation hold:** one track per song key; no track farther than
+   ``max_step`` from the previous one (a journey with nothing in reach comes out shorter,
+   never with a larger jump). Progress becomes a score in the units of the recommendation
+   ranking (``recommender.ranking.rank_candidates``: 1 for the most a track within the
+   reach could give), so its artist-repeat penalty applies unchanged, counting the artist's
+   tracks already on the journey; a candidate within ``reject_radius`` of a point the
+   listener rejected loses ``reject_penalty`` more.
+
+A planned journey assumes every track is accepted; every answer re-plans the rest
+(``recommender.journeys.replan_after_answer``) from the mood and reach the answers so far
+give. ``waypoints`` (evenly from start to target) only checks that a request can reach the
+target within ``max_step`` steps at all.
 
 The candidates come from the database (``recommender.journey_selectors``), already limited
 to what may be recommended to the listener.
@@ -79,6 +90,24 @@ class TargetRegion:
             return quadrant_of(point) == self.label
         return distance(point, self.point) <= self.radius + 1e-9
 
+    def gaps(self, points: np.ndarray) -> np.ndarray:
+        """How far each of ``points`` (an n × 2 array) lies outside the region (0 inside),
+        plus ``CENTRE_PULL`` × its distance to the region's centre."""
+        to_centre = _distances(points, self.point)
+        if self.label:
+            # A quadrant: on each axis, the shortfall from the mid line on the centre's side.
+            shortfall = np.where(
+                np.asarray(self.point) >= 0.5, np.maximum(0.0, 0.5 - points), points - 0.5
+            )
+            shortfall = np.maximum(0.0, shortfall)
+            outside = np.hypot(shortfall[:, 0], shortfall[:, 1])
+        else:
+            outside = np.maximum(0.0, to_centre - self.radius)
+        return outside + CENTRE_PULL * to_centre
+
+    def gap(self, point: Point) -> float:
+        return float(self.gaps(np.array([point], dtype=float))[0])
+
 
 def distance(a: Point, b: Point) -> float:
     return math.hypot(a[0] - b[0], a[1] - b[1])
@@ -129,75 +158,103 @@ def waypoints(
     ]
 
 
-# A listener's mood is taken to be where the last few tracks they accepted were (the start
-# filling in until that many were accepted): a mood follows the music with a lag, so the
-# latest track alone runs ahead of it, and the journey's start alone falls behind.
-MOOD_WINDOW = 3
-# How far past that estimate the next track may lie, as a share of ``max_step``: a step the
-# listener can still hear as "a little further", with room left for the estimate, and a
-# track's point, being off. ``max_step`` bounds track-to-track jumps; this bounds how far
-# the music runs ahead of the listener.
-LEAD_SHARE = 0.5
-# ``ease`` eases in: its lead grows (smoothstep) over this many steps after the first track.
+# How the planner follows a listener's mood (README, "Emotion journeys"). A mood follows
+# the music with a lag: each accepted track is taken to move it ``MOOD_FOLLOW`` of the way to
+# the track's point, from the journey's start, and a rejected track to leave it where it was.
+# A quarter is on the cautious side: a listener whose mood moves further than assumed is
+# met by tracks a little behind them, which they still accept; one who moves less would be
+# met by tracks running ahead, which they reject.
+MOOD_FOLLOW = 0.25
+# How far from the estimated mood a track may lie (the *reach*) is learned from the answers,
+# additive increase and multiplicative decrease as in TCP's congestion window: it starts at
+# ``REACH_START_SHARE`` × ``max_step``, grows by ``REACH_GROWTH_SHARE`` × ``max_step`` with
+# each accept (up to ``max_step``) and shrinks by ``REACH_BACKOFF`` with each reject (down to
+# ``REACH_FLOOR_SHARE`` × ``max_step``). A listener who follows gets larger steps; one who
+# turns tracks down gets tracks nearer to where they are.
+REACH_START_SHARE = 0.5
+REACH_GROWTH_SHARE = 0.04
+REACH_BACKOFF = 0.8
+REACH_FLOOR_SHARE = 0.1
+# ``ease`` eases in: its reach grows (smoothstep) over this many steps after the first track.
 EASE_IN_STEPS = 3
+# Inside the target region every point is as good; this small pull towards its centre keeps
+# the last tracks settling into it rather than along its edge.
+CENTRE_PULL = 0.01
 
 
-def estimated_mood(*, start: Point, accepted: Sequence[Point], window: int = MOOD_WINDOW) -> Point:
-    """The mean of the last ``window`` accepted points, the start standing in for the rest."""
-    recent = [start] * max(0, window - len(accepted)) + list(accepted)[-window:]
-    return (
-        sum(point[0] for point in recent) / len(recent),
-        sum(point[1] for point in recent) / len(recent),
-    )
+def estimated_mood(
+    *, start: Point, accepted: Sequence[Point], follow: float = MOOD_FOLLOW
+) -> Point:
+    """The mood after the ``accepted`` points, in order: each moves it ``follow`` of the way."""
+    valence, arousal = start
+    for point in accepted:
+        valence += follow * (point[0] - valence)
+        arousal += follow * (point[1] - arousal)
+    return (valence, arousal)
+
+
+def learned_reach(*, answers: Sequence[bool], max_step: float) -> float:
+    """The reach after ``answers`` (True for an accept, in order); see ``REACH_BACKOFF``."""
+    reach = REACH_START_SHARE * max_step
+    for accepted in answers:
+        if accepted:
+            reach = min(max_step, reach + REACH_GROWTH_SHARE * max_step)
+        else:
+            reach = max(REACH_FLOOR_SHARE * max_step, reach * REACH_BACKOFF)
+    return reach
+
+
+def _eased_reach(reach: float, *, curve: str, steps: int) -> float:
+    """The reach of the track after ``steps`` tracks: ``ease`` grows it over the first few."""
+    if curve == EASE:
+        return reach * ease_fraction(min(1.0, steps / EASE_IN_STEPS), curve=EASE)
+    ease_fraction(0.0, curve=curve)  # refuses an unknown curve
+    return reach
+
+
+def _aim(mood: Point, target: Point, reach: float) -> Point:
+    """``reach`` from ``mood`` towards ``target``, or the target itself when nearer."""
+    gap = distance(mood, target)
+    if gap <= reach:
+        return target
+    share = reach / gap
+    return (mood[0] + share * (target[0] - mood[0]), mood[1] + share * (target[1] - mood[1]))
+
+
+def _moved(mood: Point, towards: Point, follow: float) -> Point:
+    return (mood[0] + follow * (towards[0] - mood[0]), mood[1] + follow * (towards[1] - mood[1]))
 
 
 def paced_waypoints(
     *,
-    start: Point,
+    mood: Point,
     target: Point,
     count: int,
-    lead: float,
-    accepted: Sequence[Point] = (),
+    reach: float,
+    max_step: float,
     curve: str = STRAIGHT,
     steps_before: int = 0,
     include_start: bool = True,
+    follow: float = MOOD_FOLLOW,
 ) -> list[Point]:
-    """``count`` waypoints that lead the listener's mood to ``target`` at a pace they follow.
+    """The points ``plan_path`` will aim its ``count`` tracks at if each track lay on its
+    point and was accepted: where the candidates are fetched from.
 
-    Each waypoint lies ``lead`` beyond the estimated mood (``estimated_mood``), towards the
-    target, the mood projected as if every earlier waypoint were accepted; once the target is
-    within ``lead``, the waypoints stay on it, so the last tracks hold the mood inside the
-    target region while it settles. With ``include_start`` the first waypoint is the start
-    (a new journey first matches the mood). ``accepted`` are the points already accepted on
-    the journey, ``steps_before`` the tracks placed before these waypoints (``ease`` grows its
-    lead over the first ``EASE_IN_STEPS``).
+    With ``include_start`` the first is the mood itself (a new journey first matches it);
+    each next one lies the reach beyond the mood as projected so far, towards ``target``.
     """
     if count < 1:
         raise ValueError("a journey needs at least one waypoint")
-    history = list(accepted)
     points: list[Point] = []
     for index in range(count):
         if include_start and index == 0:
-            point = start
+            point = mood
         else:
             steps = steps_before + index
-            pace = lead
-            if curve == EASE:
-                pace *= ease_fraction(min(1.0, steps / EASE_IN_STEPS), curve=EASE)
-            else:
-                ease_fraction(0.0, curve=curve)  # refuses an unknown curve
-            mood = estimated_mood(start=start, accepted=history)
-            gap = distance(mood, target)
-            if gap <= pace:
-                point = target
-            else:
-                share = pace / gap
-                point = (
-                    mood[0] + share * (target[0] - mood[0]),
-                    mood[1] + share * (target[1] - mood[1]),
-                )
+            point = _aim(mood, target, _eased_reach(reach, curve=curve, steps=steps))
+            reach = min(max_step, reach + REACH_GROWTH_SHARE * max_step)
         points.append(point)
-        history.append(point)
+        mood = _moved(mood, point, follow)
     return points
 
 
@@ -210,27 +267,40 @@ def largest_waypoint_step(points: Sequence[Point], *, start: Point | None = None
 def plan_path(
     *,
     start: Point,
-    waypoints: Sequence[Point],
+    mood: Point,
+    target: TargetRegion,
+    count: int,
     candidates: Iterable[JourneyCandidate],
     max_step: float,
+    reach: float,
     artist_repeat_penalty: float,
+    curve: str = STRAIGHT,
+    steps_before: int = 0,
+    include_start: bool = True,
     placed_artists: Iterable[str] = (),
     placed_song_keys: Iterable[str] = (),
     rejected_points: Sequence[Point] = (),
     reject_radius: float = 0.0,
     reject_penalty: float = 0.0,
+    follow: float = MOOD_FOLLOW,
 ) -> list[PlannedStep]:
-    """One track per waypoint (or none where nothing is within ``max_step``); see the module.
+    """Up to ``count`` tracks that lead the listener's ``mood`` into ``target``; see the module.
 
-    ``placed_artists`` and ``placed_song_keys`` are the journey's tracks before these
-    waypoints (a re-plan keeps counting them); ``rejected_points`` the points the listener
-    turned down on this journey.
+    ``start`` is where the listener last was with us (the previous track, the journey's start
+    before any): no track lies farther than ``max_step`` from the one before it. With
+    ``include_start`` the first track matches the mood (the nearest to it). Each next track
+    is, among those within the reach of the mood as projected so far (the reach grows as if
+    every planned track were accepted, ``learned_reach``), the one whose acceptance would
+    bring that mood nearest the target region; when none within the reach leads on, the
+    same choice among all within ``max_step`` of the track before. ``placed_artists`` and
+    ``placed_song_keys`` are the journey's tracks before these (a re-plan keeps counting
+    them); ``rejected_points`` the points the listener turned down on this journey.
     """
     if max_step <= 0:
         raise ValueError("max_step must be positive")
-    # One array per attribute, so each waypoint scores every candidate at once; the choice
-    # is ``rank_candidates``' (highest score, the lowest track id on a tie), computed here on
-    # arrays because a Python loop over the pool per waypoint was most of the planning time.
+    # One array per attribute, so each step scores every candidate at once; the choice is
+    # ``rank_candidates``' (highest score, the lowest track id on a tie), computed here on
+    # arrays because a Python loop over the pool per step was most of the planning time.
     pool = list({c.track_id: c for c in candidates}.values())
     if not pool:
         return []
@@ -250,25 +320,43 @@ def plan_path(
     penalty = np.where(near_rejected, reject_penalty, 0.0)
     previous = start
     steps: list[PlannedStep] = []
-    for index, waypoint in enumerate(waypoints):
+    for index in range(count):
         reachable = available & (_distances(points, previous) <= max_step)
         if not reachable.any():
             continue
-        closeness = 1.0 - _distances(points, waypoint) / max_step - penalty
-        score = closeness - artist_repeat_penalty * artist_counts[artist_of]
-        best_score = score[reachable].max()
-        best = int(
-            np.flatnonzero(reachable & (score == best_score))[
-                np.argmin(track_ids[reachable & (score == best_score)])
-            ]
-        )
+        from_mood = _distances(points, mood)
+        if include_start and index == 0:
+            aim = mood
+            within = reachable
+            closeness = 1.0 - from_mood / max_step
+        else:
+            step_reach = _eased_reach(reach, curve=curve, steps=steps_before + index)
+            aim = _aim(mood, target.point, step_reach)
+            # Progress towards the region if the track is accepted, in units of the most a
+            # track within the reach could give, so the penalties keep their weight.
+            moved = mood + follow * (points - np.asarray(mood))
+            progress = target.gap(mood) - target.gaps(moved)
+            within = reachable & (from_mood <= step_reach + 1e-9) & (progress > 0)
+            if within.any():
+                closeness = progress / max(follow * step_reach, 1e-9)
+            else:
+                # Nothing within the reach leads on (a sparse catalogue, or the tracks there
+                # used up): the most progress (or the least loss) among all the tracks within
+                # a step; if that is too far, the reject shrinks the reach.
+                within = reachable
+                closeness = progress / (follow * max_step)
+            reach = min(max_step, reach + REACH_GROWTH_SHARE * max_step)
+        score = closeness - penalty - artist_repeat_penalty * artist_counts[artist_of]
+        best_score = score[within].max()
+        tied = within & (score == best_score)
+        best = int(np.flatnonzero(tied)[np.argmin(track_ids[tied])])
         chosen = pool[best]
         steps.append(
             PlannedStep(
                 waypoint_index=index,
-                waypoint=waypoint,
+                waypoint=aim,
                 candidate=chosen,
-                distance_to_waypoint=distance(chosen.point, waypoint),
+                distance_to_waypoint=distance(chosen.point, aim),
                 step=distance(chosen.point, previous),
                 same_artist_before=int(artist_counts[artist_of[best]]),
             )
@@ -276,6 +364,7 @@ def plan_path(
         available &= song_index != song_index[best]
         artist_counts[artist_of[best]] += 1
         previous = chosen.point
+        mood = _moved(mood, chosen.point, follow)
     return steps
 
 

@@ -22,12 +22,13 @@ from emotion.ml.valence_arousal import QUADRANT_CENTRES
 from emotion.models import MoodModelVersion
 from emotion.selectors import valence_arousal_point
 from recommender.journey_planning import (
-    LEAD_SHARE,
     JourneyCandidate,
     PlannedStep,
     Point,
     TargetRegion,
+    estimated_mood,
     largest_waypoint_step,
+    learned_reach,
     paced_waypoints,
     plan_path,
     quadrant_of,
@@ -138,7 +139,8 @@ def plan_journey(
         start_point = start.resolve(field="start")
         start_label = start.label
     # The curve's evenly timed path only checks that the request can reach the target at
-    # all; the tracks follow the paced path (``paced_waypoints``), re-paced after each answer.
+    # all; the tracks are chosen one by one from the mood (``plan_path``), again after each
+    # answer.
     needed = largest_waypoint_step(
         waypoints(start=start_point, target=target_point, count=length, curve=curve)
     )
@@ -176,13 +178,9 @@ def plan_journey(
                     journey=journey,
                     version=version,
                     origin=start_point,
-                    points=paced_waypoints(
-                        start=start_point,
-                        target=target_point,
-                        count=length,
-                        lead=LEAD_SHARE * max_step,
-                        curve=curve,
-                    ),
+                    mood=start_point,
+                    reach=learned_reach(answers=[], max_step=max_step),
+                    count=length,
                     first_position=1,
                     plan=0,
                     previous_waypoint=None,
@@ -203,27 +201,50 @@ def _store_plan(
     journey: Journey,
     version: MoodModelVersion,
     origin: Point,
-    points: Sequence[Point],
+    mood: Point,
+    reach: float,
+    count: int,
     first_position: int,
     plan: int,
     previous_waypoint: Point | None,
     placed: Sequence[JourneyItem],
     rejected_points: Sequence[Point],
 ) -> list[JourneyItem]:
-    """Choose a track for each of ``points`` and store them from ``first_position`` on."""
+    """Plan ``count`` tracks from ``mood`` (``plan_path``) and store them from
+    ``first_position`` on; ``origin`` is the track before them (the start for the first)."""
     now = timezone.now()
+    first = first_position == 1
+    target = target_region(journey)
+    aims = paced_waypoints(
+        mood=mood,
+        target=target.point,
+        count=count,
+        reach=reach,
+        max_step=journey.max_step,
+        curve=journey.curve,
+        steps_before=first_position - 1,
+        include_start=first,
+    )
     candidates = journey_candidates(
         listener=journey.listener,
         version=version,
-        points=points,
+        # The mood too: when the way ahead is empty, the tracks near the listener are the
+        # ones to hold with.
+        points=[mood, *aims],
         radius=journey.max_step,
         played_since=now - dt.timedelta(days=settings.RECOMMENDATION_RECENT_PLAY_DAYS),
     )
     steps = plan_path(
         start=origin,
-        waypoints=points,
+        mood=mood,
+        target=target,
+        count=count,
         candidates=candidates,
         max_step=journey.max_step,
+        reach=reach,
+        curve=journey.curve,
+        steps_before=first_position - 1,
+        include_start=first,
         artist_repeat_penalty=settings.RECOMMENDATION_ARTIST_REPEAT_PENALTY,
         placed_artists=[item.track.artist for item in placed],
         placed_song_keys=[item.track.song_key for item in placed],
@@ -375,15 +396,15 @@ def answer_journey_item(*, item: JourneyItem, action: str) -> JourneyAnswer:
 def replan_after_answer(*, journey: Journey, answered: JourneyItem) -> bool:
     """Re-plan the unanswered tracks after ``answered``; False when none was left to re-plan.
 
-    A listener's mood lags behind the music, and a reject says the step was too far: so the
-    rest is paced from the mood as the answers so far place it (``paced_waypoints``: the
-    last accepted tracks, the start before any), not from the last track planned. Each
-    reject in a row halves the lead of the next step. The tracks themselves stay within
-    ``max_step`` of where the listener last was with us (the last accepted track, the start
-    if none; not a rejected track, whose mood they just turned down). Every track rejected
-    on this journey marks a region (``JOURNEY_REJECT_RADIUS``) the new plan avoids
-    (``JOURNEY_REJECT_PENALTY``). The replaced items stay, marked ``replaced``; their
-    unanswered recommendations are deleted, so those songs may be planned again.
+    The rest is planned from the listener as the answers so far show them: the mood moved
+    by each accepted track (``estimated_mood``: a mood lags behind the music), and the
+    reach learned from the accepts and rejects in order (``learned_reach``: a reject says
+    the step was too far). The tracks stay within ``max_step`` of where the listener last
+    was with us (the last accepted track, the start if none; not a rejected track, whose
+    mood they just turned down). Every track rejected on this journey marks a region
+    (``JOURNEY_REJECT_RADIUS``) the new plan avoids (``JOURNEY_REJECT_PENALTY``). The
+    replaced items stay, marked ``replaced``; their unanswered recommendations are deleted,
+    so those songs may be planned again.
     """
     version = active_model_or_explain()
     with transaction.atomic():
@@ -409,31 +430,24 @@ def replan_after_answer(*, journey: Journey, answered: JourneyItem) -> bool:
             for item in kept
             if item.recommendation and item.recommendation.feedback == "accept"
         ]
-        origin = (
-            (accepted[-1].valence, accepted[-1].arousal)
-            if accepted
-            else (journey.start_valence, journey.start_arousal)
-        )
+        start = (journey.start_valence, journey.start_arousal)
+        origin = (accepted[-1].valence, accepted[-1].arousal) if accepted else start
         rejected_points = [
             (item.valence, item.arousal)
             for item in JourneyItem.objects.filter(
                 journey=journey, recommendation__feedback=Feedback.REJECT
             )
         ]
-        rejects_in_a_row = 0
-        for item in reversed([item for item in kept if item.recommendation]):
-            if item.recommendation.feedback != Feedback.REJECT:
-                break
-            rejects_in_a_row += 1
-        points = paced_waypoints(
-            start=(journey.start_valence, journey.start_arousal),
-            target=(journey.target_valence, journey.target_arousal),
-            count=remaining,
-            lead=LEAD_SHARE * journey.max_step / 2**rejects_in_a_row,
-            accepted=[(item.valence, item.arousal) for item in accepted],
-            curve=journey.curve,
-            steps_before=first_position - 1,
-            include_start=False,
+        mood = estimated_mood(
+            start=start, accepted=[(item.valence, item.arousal) for item in accepted]
+        )
+        reach = learned_reach(
+            answers=[
+                item.recommendation.feedback == Feedback.ACCEPT
+                for item in kept
+                if item.recommendation and item.recommendation.feedback
+            ],
+            max_step=journey.max_step,
         )
         previous_waypoint = (
             (kept[-1].waypoint_valence, kept[-1].waypoint_arousal) if kept else origin
@@ -447,7 +461,9 @@ def replan_after_answer(*, journey: Journey, answered: JourneyItem) -> bool:
                         journey=journey,
                         version=version,
                         origin=origin,
-                        points=points,
+                        mood=mood,
+                        reach=reach,
+                        count=remaining,
                         first_position=first_position,
                         plan=journey.replans,
                         previous_waypoint=previous_waypoint,

@@ -457,11 +457,14 @@ RECOMMENDATION_ARTIST_REPEAT_PENALTY = env_number("RECOMMENDATION_ARTIST_REPEAT_
 RECOMMENDATION_MAX_LIMIT = env_number("RECOMMENDATION_MAX_LIMIT", 50)
 # Emotion journeys (README "Emotion journeys"): the largest jump between consecutive tracks
 # (a request may ask for another), a target point's region, and the region around a
-# rejected track that a re-plan avoids (closeness score units: 1 = one max step).
+# rejected track that a re-plan avoids (in score units: 1 = the most progress a step within
+# the reach could give). Small, because a reject mostly says "too far", which the learned
+# reach already answers (README, "Emotion journeys by simulation": 0.5 cost runs reaching
+# the target).
 JOURNEY_MAX_STEP = env_number("JOURNEY_MAX_STEP", 0.25)
 JOURNEY_TARGET_RADIUS = env_number("JOURNEY_TARGET_RADIUS", 0.1)
 JOURNEY_REJECT_RADIUS = env_number("JOURNEY_REJECT_RADIUS", 0.1)
-JOURNEY_REJECT_PENALTY = env_number("JOURNEY_REJECT_PENALTY", 0.5)
+JOURNEY_REJECT_PENALTY = env_number("JOURNEY_REJECT_PENALTY", 0.2)
 for _name, _value, _allowed in (
     ("MOOD_COLD_START", MOOD_COLD_START, {"last_known", "spread"}),
     ("RECOMMENDATION_POLICY", RECOMMENDATION_POLICY, {"bandit", "seed"}),

@@ -1,4 +1,5 @@
-"""The pure journey planner: waypoints, nearest track per waypoint, smoothness, penalties."""
+"""The pure journey planner: the mood model, the learned reach, progress towards the target,
+smoothness, penalties."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import pytest
 
 from recommender.journey_planning import (
     EASE,
+    MOOD_FOLLOW,
+    REACH_BACKOFF,
+    REACH_GROWTH_SHARE,
     STRAIGHT,
     JourneyCandidate,
     TargetRegion,
@@ -14,6 +18,7 @@ from recommender.journey_planning import (
     distance,
     estimated_mood,
     largest_waypoint_step,
+    learned_reach,
     paced_waypoints,
     plan_path,
     quadrant_of,
@@ -39,13 +44,26 @@ def grid_catalogue(step: float = 0.05, artists: int = 7) -> list[JourneyCandidat
 
 
 def plan(start, target, length, *, curve=STRAIGHT, candidates=None, **options):
+    """A new journey from ``start`` (the mood) into a disc of radius 0.1 around ``target``."""
     options = {"max_step": 0.2, "artist_repeat_penalty": 0.15, **options}
     return plan_path(
         start=start,
-        waypoints=waypoints(start=start, target=target, count=length, curve=curve),
+        mood=start,
+        target=TargetRegion(point=target, radius=0.1),
+        count=length,
+        reach=learned_reach(answers=[], max_step=options["max_step"]),
+        curve=curve,
         candidates=grid_catalogue() if candidates is None else candidates,
         **options,
     )
+
+
+def projected_moods(start, steps):
+    """The mood before each step, if every planned track were accepted."""
+    moods = [start]
+    for step in steps[:-1]:
+        moods.append(estimated_mood(start=moods[-1], accepted=[step.candidate.point]))
+    return moods
 
 
 def test_straight_waypoints_run_evenly_from_the_start_to_the_target():
@@ -68,52 +86,56 @@ def test_eased_waypoints_linger_near_the_start_then_arrive():
     assert [p[0] for p in eased] == sorted(p[0] for p in eased)
 
 
-def test_the_mood_estimate_is_the_last_accepted_tracks_with_the_start_filling_in():
+def test_the_mood_moves_a_share_of_the_way_to_each_accepted_track():
     start = (0.2, 0.2)
     assert estimated_mood(start=start, accepted=[]) == pytest.approx(start)
-    assert estimated_mood(start=start, accepted=[(0.5, 0.2)], window=3) == pytest.approx((0.3, 0.2))
-    recent = [(0.9, 0.9), (0.4, 0.4), (0.5, 0.5), (0.6, 0.6)]
-    assert estimated_mood(start=start, accepted=recent, window=3) == pytest.approx((0.5, 0.5))
+    assert estimated_mood(start=start, accepted=[(0.6, 0.2)], follow=0.25) == pytest.approx(
+        (0.3, 0.2)
+    )
+    # In order: the later track weighs more, and the start is never quite forgotten.
+    moved = estimated_mood(start=start, accepted=[(0.6, 0.2), (0.6, 0.6)])
+    assert moved[0] == pytest.approx(0.2 + 0.4 * (1 - (1 - MOOD_FOLLOW) ** 2))
+    assert moved[1] == pytest.approx(0.2 + 0.4 * MOOD_FOLLOW)
 
 
-def test_paced_waypoints_stay_a_lead_ahead_of_the_mood_then_hold_the_target():
-    start, target, lead = (0.25, 0.25), (0.75, 0.25), 0.1
-    points = paced_waypoints(start=start, target=target, count=20, lead=lead)
+def test_the_reach_grows_with_accepts_and_shrinks_with_rejects():
+    start = learned_reach(answers=[], max_step=0.2)
+    assert start == pytest.approx(0.1)
+    grown = learned_reach(answers=[True, True], max_step=0.2)
+    assert start < grown < 0.2
+    assert learned_reach(answers=[True] * 100, max_step=0.2) == pytest.approx(0.2)
+    assert learned_reach(answers=[True, True, False], max_step=0.2) == pytest.approx(
+        grown * REACH_BACKOFF
+    )
+    # Never to nothing: a listener who rejects everything still gets a track near them.
+    assert learned_reach(answers=[False] * 100, max_step=0.2) > 0
+
+
+def test_paced_waypoints_lead_the_projected_mood_by_the_reach_then_hold_the_target():
+    start, target = (0.25, 0.25), (0.75, 0.25)
+    points = paced_waypoints(mood=start, target=target, count=30, reach=0.1, max_step=0.2)
     assert points[0] == start
-    history: list = []
-    for point in points:
-        mood = estimated_mood(start=start, accepted=history)
-        # Never further than the lead beyond the mood the earlier waypoints would leave.
-        assert distance(point, mood) <= lead + 1e-9 or point == start
-        history.append(point)
+    mood = start
+    for point in points[1:]:
+        mood = estimated_mood(start=mood, accepted=[points[points.index(point) - 1]])
+        assert distance(point, mood) <= 0.2 + 1e-9
     assert [p[0] for p in points] == sorted(p[0] for p in points)
-    # Once in reach the target is held: the last waypoints all sit on it.
     assert points[-3:] == [target] * 3
-    # Slower than a straight line that would cover the distance in the same count.
-    assert points[5][0] < waypoints(start=start, target=target, count=20)[-1][0]
-
-
-def test_paced_waypoints_after_answers_start_from_the_accepted_tracks():
-    start, target = (0.25, 0.25), (0.75, 0.75)
-    accepted = [(0.3, 0.3), (0.35, 0.35), (0.4, 0.4)]
-    points = paced_waypoints(
-        start=start, target=target, count=3, lead=0.1, accepted=accepted, include_start=False
+    # A re-plan starts one step in, from the mood it is given.
+    replan = paced_waypoints(
+        mood=(0.4, 0.25), target=target, count=1, reach=0.05, max_step=0.2, include_start=False
     )
-    assert distance(points[0], (0.35, 0.35)) == pytest.approx(0.1)
-    # A smaller lead (a reject just before) takes a smaller step.
-    cautious = paced_waypoints(
-        start=start, target=target, count=1, lead=0.05, accepted=accepted, include_start=False
-    )
-    assert distance(cautious[0], (0.35, 0.35)) == pytest.approx(0.05)
+    assert replan[0] == pytest.approx((0.45, 0.25))
 
 
 def test_eased_pacing_starts_gently():
     start, target = (0.0, 0.5), (1.0, 0.5)
-    straight = paced_waypoints(start=start, target=target, count=6, lead=0.1)
-    eased = paced_waypoints(start=start, target=target, count=6, lead=0.1, curve=EASE)
+    common = {"mood": start, "target": target, "count": 6, "reach": 0.1, "max_step": 0.2}
+    straight = paced_waypoints(**common)
+    eased = paced_waypoints(**common, curve=EASE)
     assert eased[1][0] < straight[1][0]
     with pytest.raises(ValueError, match="unknown curve"):
-        paced_waypoints(start=start, target=target, count=3, lead=0.1, curve="zigzag")
+        paced_waypoints(**{**common, "count": 3}, curve="zigzag")
 
 
 def test_a_replan_starts_one_step_in():
@@ -127,21 +149,39 @@ def test_unknown_curve_is_refused():
         waypoints(start=(0, 0), target=(1, 1), count=3, curve="zigzag")
 
 
-def test_the_path_starts_at_the_start_and_ends_in_the_target_region():
+def test_the_path_starts_at_the_start_and_leads_the_mood_into_the_target_region():
     start = (0.22, 0.21)
-    steps = plan(start, (0.75, 0.25), 10, candidates=grid_catalogue(artists=10_000))
-    assert len(steps) == 10
+    steps = plan(start, (0.75, 0.25), 20, candidates=grid_catalogue(artists=10_000))
+    assert len(steps) == 20
     assert distance(steps[0].candidate.point, start) <= 0.05 / 2**0.5 + 1e-9
-    assert quadrant_region("Q4").contains(steps[-1].candidate.point)
-    assert steps[-1].candidate.point == pytest.approx((0.75, 0.25))
+    moods = projected_moods(start, steps)
+    final = estimated_mood(start=moods[-1], accepted=[steps[-1].candidate.point])
+    assert TargetRegion(point=(0.75, 0.25), radius=0.1).contains(final)
 
 
-def test_each_track_is_the_nearest_to_its_waypoint_when_artists_do_not_repeat():
+def test_each_next_track_is_within_the_reach_and_makes_the_most_progress():
     candidates = grid_catalogue(artists=10_000)
+    target = TargetRegion(point=(0.9, 0.9), radius=0.1)
     steps = plan((0.1, 0.1), (0.9, 0.9), 9, candidates=candidates)
-    for step in steps:
-        nearest = min(distance(c.point, step.waypoint) for c in candidates)
-        assert step.distance_to_waypoint == pytest.approx(nearest)
+    moods = projected_moods((0.1, 0.1), steps)
+    reach = learned_reach(answers=[], max_step=0.2)
+    for step, mood in zip(steps[1:], moods[1:], strict=True):
+        assert distance(step.candidate.point, mood) <= reach + 1e-9
+        within = [c for c in candidates if distance(c.point, mood) <= reach + 1e-9]
+        best = min(target.gap(estimated_mood(start=mood, accepted=[c.point])) for c in within)
+        assert target.gap(estimated_mood(start=mood, accepted=[step.candidate.point])) == (
+            pytest.approx(best)
+        )
+        reach = min(0.2, reach + REACH_GROWTH_SHARE * 0.2)  # as if accepted
+
+
+def test_the_path_goes_round_where_the_straight_way_has_no_tracks():
+    # No tracks within 0.25 of the centre: the straight way from Q3 to Q1 is empty.
+    candidates = [c for c in grid_catalogue() if distance(c.point, (0.5, 0.5)) > 0.25]
+    steps = plan((0.2, 0.2), (0.8, 0.8), 40, candidates=candidates)
+    assert len(steps) == 40 and max(step.step for step in steps) <= 0.2
+    assert all(distance(step.candidate.point, (0.5, 0.5)) > 0.25 for step in steps)
+    assert quadrant_region("Q1").contains(steps[-1].candidate.point)
 
 
 def test_no_jump_exceeds_the_max_step_and_a_gap_shortens_the_journey():
@@ -178,9 +218,16 @@ def test_the_artist_repeat_penalty_moves_to_another_artist_at_a_near_tie():
     candidates = [
         JourneyCandidate(1, "s1", "Same", 0.50, 0.50),
         JourneyCandidate(2, "s2", "Same", 0.60, 0.50),
-        JourneyCandidate(3, "s3", "Other", 0.61, 0.50),
+        JourneyCandidate(3, "s3", "Other", 0.59, 0.50),
     ]
-    common = {"start": (0.5, 0.5), "waypoints": [(0.5, 0.5), (0.6, 0.5)], "max_step": 0.2}
+    common = {
+        "start": (0.5, 0.5),
+        "mood": (0.5, 0.5),
+        "target": TargetRegion(point=(0.9, 0.5), radius=0.1),
+        "count": 2,
+        "reach": 0.1,
+        "max_step": 0.2,
+    }
     penalised = plan_path(candidates=candidates, artist_repeat_penalty=0.15, **common)
     assert [s.candidate.track_id for s in penalised] == [1, 3]
     unpenalised = plan_path(candidates=candidates, artist_repeat_penalty=0.0, **common)
@@ -190,7 +237,8 @@ def test_the_artist_repeat_penalty_moves_to_another_artist_at_a_near_tie():
         candidates=candidates[1:],
         artist_repeat_penalty=0.15,
         placed_artists=["same"],
-        **{**common, "waypoints": [(0.6, 0.5)]},
+        include_start=False,
+        **{**common, "count": 1},
     )
     assert earlier[0].candidate.track_id == 3 and earlier[0].same_artist_before == 0
 
@@ -202,7 +250,10 @@ def test_a_rejected_region_is_avoided_when_there_is_another_way():
     ]
     common = {
         "start": (0.5, 0.45),
-        "waypoints": [(0.5, 0.5)],
+        "mood": (0.5, 0.45),
+        "target": TargetRegion(point=(0.5, 0.9), radius=0.1),
+        "count": 1,
+        "reach": 0.1,
         "candidates": candidates,
         "max_step": 0.2,
         "artist_repeat_penalty": 0.15,
@@ -224,6 +275,12 @@ def test_quadrants_and_target_regions():
     assert quadrant_of((0.5, 0.5)) == "Q1"
     disc = TargetRegion(point=(0.3, 0.3), radius=0.1)
     assert disc.contains((0.35, 0.35)) and not disc.contains((0.45, 0.3))
+    # The gap: how far outside the region, plus a small pull towards its centre.
+    assert disc.gap((0.5, 0.3)) == pytest.approx(0.1 + 0.01 * 0.2)
+    q1 = quadrant_region("Q1")
+    assert q1.gap((0.3, 0.6)) == pytest.approx(0.2 + 0.01 * distance((0.3, 0.6), (0.75, 0.75)))
+    assert q1.gap((0.2, 0.2)) == pytest.approx(0.3 * 2**0.5 + 0.01 * 0.55 * 2**0.5)
+    assert q1.gap((0.75, 0.75)) == 0
     with pytest.raises(ValueError, match="unknown quadrant"):
         quadrant_region("Q9")
 

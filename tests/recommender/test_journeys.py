@@ -8,7 +8,7 @@ import math
 import pytest
 
 from emotion.models import TrackEmotion
-from recommender.journey_planning import quadrant_of
+from recommender.journey_planning import estimated_mood, learned_reach, quadrant_of
 from recommender.models import JourneyItem, Recommendation
 from tests.conftest import client_for
 
@@ -45,32 +45,32 @@ def point_of(item: dict) -> tuple[float, float]:
 def test_a_journey_starts_at_the_start_and_ends_in_the_target_region(
     plane_catalogue, listener_client
 ):
-    response = plan(listener_client, start="Q3", target="Q1", length=14)
+    length = 16  # long enough for the mood to reach Q1 on this sparse grid
+    response = plan(listener_client, start="Q3", target="Q1", length=length)
 
     assert response.status_code == 201, response.content
     body = response.json()
     items = body["items"]
-    assert [item["position"] for item in items] == list(range(1, 15))
+    assert [item["position"] for item in items] == list(range(1, length + 1))
     # The first track is the one nearest to the start, Q3's centre (0.25, 0.25).
     assert point_of(items[0]) == (0.26, 0.26)
     assert quadrant_of(point_of(items[-1])) == "Q1"
     assert body["progress"]["reaches_target"] is True
     assert body["notice"] is None
     assert all(item["step"] <= body["max_step"] for item in items)
-    # Paced: the second waypoint lies half a max step from the start, towards Q1's centre;
-    # the last ones hold on the centre.
+    # Paced: the second waypoint lies the first reach (half a max step) beyond the mood the
+    # first track leaves, towards Q1's centre.
+    mood = estimated_mood(start=(0.25, 0.25), accepted=[point_of(items[0])])
     second = items[1]["waypoint"]
-    assert math.dist((second["valence"], second["arousal"]), (0.25, 0.25)) == pytest.approx(
+    assert math.dist((second["valence"], second["arousal"]), mood) == pytest.approx(
         body["max_step"] / 2
     )
-    last = items[-1]["waypoint"]
-    assert (last["valence"], last["arousal"]) == pytest.approx((0.75, 0.75))
-    assert items[0]["reason"] == "step 1 of 14: matching how you feel now (sad)"
-    assert items[1]["reason"].startswith("step 2 of 14: happier and more energetic")
+    assert items[0]["reason"] == f"step 1 of {length}: matching how you feel now (sad)"
+    assert items[1]["reason"].startswith(f"step 2 of {length}: happier and more energetic")
     assert items[-1]["reason"].endswith("arriving at happy")
     # Each track was served as a recommendation.
     served = Recommendation.objects.filter(pk__in=[item["recommendation"] for item in items])
-    assert {r.policy for r in served} == {"journey"} and served.count() == 14
+    assert {r.policy for r in served} == {"journey"} and served.count() == length
 
 
 def test_an_accept_repaces_the_rest_from_the_accepted_tracks(plane_catalogue, listener_client):
@@ -82,12 +82,13 @@ def test_an_accept_repaces_the_rest_from_the_accepted_tracks(plane_catalogue, li
     assert result["changed"] is True and result["replanned"] is True
     after = result["journey"]["items"]
     assert [item["plan"] for item in after] == [0] + [1] * 7
-    # The mood is taken to be a third of the way to the accepted track (the start fills the
-    # rest of the window), and the next waypoint lies half a max step beyond it.
-    accepted = point_of(after[0])
-    mood = tuple(0.25 + (a - 0.25) / 3 for a in accepted)
+    # The mood is taken to have moved a share of the way to the accepted track, and the
+    # next waypoint lies the reach one accept has earned beyond it.
+    mood = estimated_mood(start=(0.25, 0.25), accepted=[point_of(after[0])])
     waypoint = (after[1]["waypoint"]["valence"], after[1]["waypoint"]["arousal"])
-    assert math.dist(mood, waypoint) == pytest.approx(result["journey"]["max_step"] / 2)
+    assert math.dist(mood, waypoint) == pytest.approx(
+        learned_reach(answers=[True], max_step=result["journey"]["max_step"])
+    )
     assert result["journey"]["progress"]["replans"] == 1
 
 
@@ -158,13 +159,13 @@ def test_a_reject_replans_the_rest_away_from_the_rejected_region(
     assert after[2]["feedback"] == "reject"
     for item in after[3:]:
         assert math.dist(point_of(item), rejected_point) > 0.1
-    # A reject halves the next step: a quarter max step beyond the mood the two accepted
-    # tracks (and the start, filling the window) place the listener at.
-    mood = tuple(
-        (0.25 + point_of(after[0])[axis] + point_of(after[1])[axis]) / 3 for axis in (0, 1)
-    )
+    # A reject shrinks the reach: the next waypoint lies the reach the answers (accept,
+    # accept, reject) have left beyond the mood the two accepted tracks place the listener at.
+    mood = estimated_mood(start=(0.25, 0.25), accepted=[point_of(after[0]), point_of(after[1])])
     waypoint = (after[3]["waypoint"]["valence"], after[3]["waypoint"]["arousal"])
-    assert math.dist(mood, waypoint) == pytest.approx(result["journey"]["max_step"] / 4)
+    reach = learned_reach(answers=[True, True, False], max_step=result["journey"]["max_step"])
+    assert reach < learned_reach(answers=[True, True], max_step=result["journey"]["max_step"])
+    assert math.dist(mood, waypoint) == pytest.approx(reach)
     assert all(item["step"] <= result["journey"]["max_step"] for item in after)
     # From the last accepted track, not the rejected one.
     assert math.dist(point_of(after[3]), point_of(after[1])) == pytest.approx(after[3]["step"])
@@ -263,7 +264,8 @@ def test_a_sparse_catalogue_gives_a_shorter_journey_with_a_notice(plane_catalogu
 
 
 def test_journeys_need_an_active_model(listener_client, db):
-    response = plan(listener_client, start="Q3", target="Q1", length=5)
+    length = 16  # long enough for the mood to reach Q1 on this sparse grid
+    response = plan(listener_client, start="Q3", target="Q1", length=length)
     assert response.status_code == 503
 
 
