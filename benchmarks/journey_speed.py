@@ -246,8 +246,12 @@ def measure(rng, listener, version, *, journeys: int, length: int) -> dict[str, 
     from django.db import transaction
     from django.utils import timezone
 
-    from emotion.ml.valence_arousal import QUADRANT_CENTRES
-    from recommender.journey_planning import plan_path, waypoints
+    from recommender.journey_planning import (
+        learned_reach,
+        paced_waypoints,
+        plan_path,
+        quadrant_region,
+    )
     from recommender.journey_selectors import journey_candidates
     from recommender.journeys import PointSpec, plan_journey
 
@@ -260,21 +264,30 @@ def measure(rng, listener, version, *, journeys: int, length: int) -> dict[str, 
     for _ in range(journeys):
         start = tuple(rng.uniform(0.25, 0.75, 2).tolist())
         target = str(rng.choice(LABELS))
-        path = waypoints(start=start, target=QUADRANT_CENTRES[target], count=length)
+        region = quadrant_region(target)
+        reach = learned_reach(answers=[], max_step=max_step)
         began = time.perf_counter()
+        # As ``recommender.journeys`` plans a new journey: candidates around the mood and the
+        # points the reach aims at, then the pure planning over them.
+        aims = paced_waypoints(
+            mood=start, target=region.point, count=length, reach=reach, max_step=max_step
+        )
         candidates = journey_candidates(
             listener=listener,
             version=version,
-            points=path,
+            points=[start, *aims],
             radius=max_step,
             played_since=timezone.now() - dt.timedelta(days=7),
         )
         fetched = time.perf_counter()
         steps = plan_path(
             start=start,
-            waypoints=path,
+            mood=start,
+            target=region,
+            count=length,
             candidates=candidates,
             max_step=max_step,
+            reach=reach,
             artist_repeat_penalty=settings.RECOMMENDATION_ARTIST_REPEAT_PENALTY,
         )
         done = time.perf_counter()
