@@ -81,6 +81,10 @@ def test_the_journey_comparison_reports_both_arms_and_leaves_nothing_behind(tmp_
         "--journeys-only",
         "--journey-length",
         "5",
+        "--journey-tolerance",
+        "0.3",
+        "--journey-pull",
+        "0.5",
         "--json",
         str(report_path),
         stdout=out,
@@ -90,6 +94,8 @@ def test_the_journey_comparison_reports_both_arms_and_leaves_nothing_behind(tmp_
     report = json.loads(report_path.read_text())
     assert report["policies"] == {}
     assert report["journeys"]["config"]["runs"] == 3
+    assert report["journeys"]["config"]["tolerance"] == 0.3
+    assert report["journeys"]["config"]["pull"] == 0.5
     arms = report["journeys"]["arms"]
     assert set(arms) == {"journey", "jump"}
     for scores in arms.values():
@@ -102,6 +108,24 @@ def test_the_journey_comparison_reports_both_arms_and_leaves_nothing_behind(tmp_
     assert "journeys vs jump" in out.getvalue()
     assert not Track.objects.exists()
     assert not User.objects.filter(username__startswith="simulated-").exists()
+
+
+def test_a_journey_listener_that_cannot_move_is_refused(tmp_path):
+    dataset = write_dataset(tmp_path / "dataset", per_quadrant=4, seed=3)
+    with pytest.raises(CommandError, match="--journey-pull in"):
+        call_command(
+            "simulate_listeners",
+            "--dataset",
+            str(dataset),
+            "--listeners",
+            "1",
+            "--weeks",
+            "1",
+            "--journeys",
+            "1",
+            "--journey-pull",
+            "0",
+        )
 
 
 def test_journeys_only_needs_runs(tmp_path):

@@ -66,6 +66,21 @@ class Command(BaseCommand):
             help="run only the journey comparison, not the recommendation policies",
         )
         parser.add_argument("--journey-length", type=int, default=JourneySimulationConfig.length)
+        # The simulated listener of the journey comparison; the defaults are the values fixed
+        # before its first run. Others measure how the planner holds up with listeners it was
+        # not built around (README: Emotion journeys by simulation).
+        parser.add_argument(
+            "--journey-tolerance",
+            type=float,
+            default=JourneySimulationConfig.tolerance,
+            help="a simulated listener accepts a track heard within this distance of their mood",
+        )
+        parser.add_argument(
+            "--journey-pull",
+            type=float,
+            default=JourneySimulationConfig.pull,
+            help="an accepted track moves the simulated mood this share of the way to it",
+        )
         parser.add_argument(
             "--noise",
             type=float,
@@ -88,12 +103,16 @@ class Command(BaseCommand):
         journeys,
         journeys_only,
         journey_length,
+        journey_tolerance,
+        journey_pull,
         **options,
     ) -> None:
         if listeners < 1 or weeks < 1:
             raise CommandError("--listeners and --weeks must be at least 1")
         if not 5 <= journey_length <= 50:
             raise CommandError("--journey-length must be between 5 and 50")
+        if not (journey_tolerance > 0 and 0 < journey_pull <= 1):
+            raise CommandError("--journey-tolerance must be positive and --journey-pull in (0, 1]")
         if journeys_only and journeys < 1:
             raise CommandError("--journeys-only needs --journeys RUNS (at least 1)")
         started = time.perf_counter()
@@ -143,7 +162,11 @@ class Command(BaseCommand):
         journey_report = None
         if journeys:
             journey_config = JourneySimulationConfig(
-                runs=journeys, seed=seed, length=journey_length
+                runs=journeys,
+                seed=seed,
+                length=journey_length,
+                tolerance=journey_tolerance,
+                pull=journey_pull,
             )
             bar = tqdm(total=journeys, desc="journey runs", unit="run")
             journey_results = run_journey_simulation(
