@@ -110,9 +110,17 @@ def test_the_journey_comparison_reports_both_arms_and_leaves_nothing_behind(tmp_
     assert not User.objects.filter(username__startswith="simulated-").exists()
 
 
-def test_a_journey_listener_that_cannot_move_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--journeys-only"], "--journeys-only needs"),
+        (["--journeys", "1", "--journey-pull", "0"], "--journey-pull in"),
+        (["--journeys", "1", "--journey-tolerance", "-0.1"], "--journey-tolerance must"),
+    ],
+)
+def test_journey_arguments_that_cannot_run_are_refused(tmp_path, arguments, message):
     dataset = write_dataset(tmp_path / "dataset", per_quadrant=4, seed=3)
-    with pytest.raises(CommandError, match="--journey-pull in"):
+    with pytest.raises(CommandError, match=message):
         call_command(
             "simulate_listeners",
             "--dataset",
@@ -121,23 +129,5 @@ def test_a_journey_listener_that_cannot_move_is_refused(tmp_path):
             "1",
             "--weeks",
             "1",
-            "--journeys",
-            "1",
-            "--journey-pull",
-            "0",
-        )
-
-
-def test_journeys_only_needs_runs(tmp_path):
-    dataset = write_dataset(tmp_path / "dataset", per_quadrant=4, seed=3)
-    with pytest.raises(CommandError, match="--journeys-only needs"):
-        call_command(
-            "simulate_listeners",
-            "--dataset",
-            str(dataset),
-            "--listeners",
-            "1",
-            "--weeks",
-            "1",
-            "--journeys-only",
+            *arguments,
         )
