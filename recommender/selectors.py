@@ -13,6 +13,7 @@ from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet,
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 
+from catalogue.models import Track
 from common.sql_parameters import in_one_parameter
 from emotion.ml import display_name
 from emotion.models import MoodModelVersion, TrackAnalysis, TrackEmotion
@@ -56,6 +57,25 @@ def no_active_model_explanation() -> str:
 
 def latest_snapshot(*, listener: User) -> MoodSnapshot | None:
     return MoodSnapshot.objects.filter(listener=listener).select_related("model_version").first()
+
+
+def latest_snapshot_and_state(
+    *, listener: User
+) -> tuple[MoodSnapshot | None, ListenerMoodState | None]:
+    """``latest_snapshot`` and ``listener_mood_state`` in one query, as a recommendation
+    request reads both: the state is joined through the snapshot's listener. Without a
+    snapshot the state is not read (None), nor when the listener has none."""
+    snapshot = (
+        MoodSnapshot.objects.filter(listener=listener)
+        .select_related("model_version", "listener__mood_state")
+        .first()
+    )
+    if snapshot is None:
+        return None, None
+    # The join's ``RelatedObjectDoesNotExist`` is an AttributeError: no state stored.
+    state = getattr(snapshot.listener, "mood_state", None)
+    snapshot.listener = listener
+    return snapshot, state
 
 
 def latest_inferred_snapshot(*, listener: User) -> MoodSnapshot | None:
@@ -200,6 +220,9 @@ class Candidate:
     valence: float | None = None
     arousal: float | None = None
     valence_arousal_source: str = ""
+    # What a served recommendation shows of its track (``candidate_track``).
+    title: str = ""
+    album: str = ""
 
 
 def unserved_track_tags(
@@ -282,6 +305,8 @@ CANDIDATE_COLUMNS = (
     "valence",
     "arousal",
     "valence_arousal_source",
+    "track__title",
+    "track__album",
 )
 
 
@@ -378,6 +403,20 @@ def recommendation_candidates(
         rows = rows.exclude(track__song_key__in=list(exclude_song_keys))
     rows = rows.order_by("-confidence", "track_id").values_list(*CANDIDATE_COLUMNS[1:])
     return distinct_songs([Candidate(*row) for row in rows[: limit * CANDIDATE_ROWS_PER_PLACE]])
+
+
+def candidate_track(candidate: Candidate, *, using: str) -> Track:
+    """The candidate's track as read with it, for a recommendation served without reading
+    its track back; its other fields are deferred (read from ``using`` when asked for)."""
+    values = {
+        "id": candidate.track_id,
+        "title": candidate.title,
+        "artist": candidate.artist,
+        "album": candidate.album,
+        "song_key": candidate.song_key,
+    }
+    names = [f.attname for f in Track._meta.concrete_fields if f.attname in values]
+    return Track.from_db(using, names, [values[name] for name in names])
 
 
 def distinct_songs(candidates: Iterable[Candidate]) -> list[Candidate]:
