@@ -57,6 +57,7 @@ from recommender.selectors import (
     latest_inferred_snapshots,
     latest_snapshot,
     latest_snapshot_and_state,
+    listener_mood_state,
     listener_mood_states,
     listeners_active_since,
     no_active_model_explanation,
@@ -493,9 +494,12 @@ def recommend_tracks(
     if emotion is not None and emotion not in version.labels:
         raise ValueError(f"unknown emotion {emotion!r}; choose one of {version.labels}")
     snapshot, as_read = _serve_mood(listener=listener, version=version, latest=latest)
-    if state is None or not as_read:
-        # None stored yet, or an inference may just have started a new round: read it now.
-        state, _ = ListenerMoodState.objects.get_or_create(listener=listener)
+    if latest is None or not as_read:
+        # Not read with a snapshot, or an inference may just have started a new round.
+        state = listener_mood_state(listener=listener)
+    # A listener who never answered nor declared a mood has no state stored: reading needs
+    # none (feedback and declarations store it), and an empty one reads the same.
+    state = state or ListenerMoodState(listener=listener)
     policy = settings.RECOMMENDATION_POLICY
     now = timezone.now()
     played_since = now - dt.timedelta(days=settings.RECOMMENDATION_RECENT_PLAY_DAYS)

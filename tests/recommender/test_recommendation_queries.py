@@ -41,12 +41,16 @@ def assert_page_is_stored(body, listener):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("stored_state", [False, True], ids=["no-state-yet", "state-stored"])
 def test_a_warm_request_takes_five_round_trips(
-    sad_listener, listener_client, mood_catalogue, django_assert_max_num_queries
+    stored_state, sad_listener, listener_client, mood_catalogue, django_assert_max_num_queries
 ):
     recommend(listener_client, limit=2)  # a cold request: it infers the mood
+    if stored_state:  # as after an answer: the listener accepted sad tracks
+        ListenerMoodState.objects.create(listener=sad_listener, confirmed_label="Q3")
     # Was 10 on PostgreSQL (the active model, the mood state and the page read back on their
-    # own, and BEGIN/COMMIT around the insert) and 13 on SQLite.
+    # own, and BEGIN/COMMIT around the insert) and 13 on SQLite, and 3 more for a listener
+    # without a stored state (get_or_create stored an empty one).
     expected = 5 if connection.vendor == "postgresql" else 8
     with django_assert_max_num_queries(expected) as captured:
         body = recommend(listener_client, limit=3)
@@ -57,8 +61,10 @@ def test_a_warm_request_takes_five_round_trips(
     )
     assert body["mood"]["basis"] == "inferred"
     assert [item["emotion"] for item in body["results"]] == ["Q3"] * 3
+    assert ("you accepted" in body["results"][0]["explanation"]["reason"]) is stored_state
     assert body["notice"] is None
     assert_page_is_stored(body, sad_listener)
+    assert ListenerMoodState.objects.filter(listener=sad_listener).exists() is stored_state
 
 
 def test_a_page_spanning_emotions_is_stored_as_served(sad_listener, listener_client):
@@ -102,7 +108,7 @@ def test_the_model_activated_last_is_the_one_recommending(
 
 def test_the_mood_state_read_with_the_snapshot_steers_the_page(sad_listener, listener_client):
     recommend(listener_client, limit=2)
-    ListenerMoodState.objects.filter(listener=sad_listener).update(rejected_labels=["Q3"])
+    ListenerMoodState.objects.create(listener=sad_listener, rejected_labels=["Q3"])
 
     body = recommend(listener_client, limit=2)
 
