@@ -613,9 +613,7 @@ def recommend_tracks(
     ]
     # A concurrent request may have served the same song a moment ago; it keeps it, and the
     # song is left out of this page. The rows inserted come back with their ids (by rank).
-    served = insert_skipping_conflicts(
-        Recommendation, recommendations, json_fields=("explanation",), key="rank"
-    )
+    served = insert_skipping_conflicts(Recommendation, recommendations, key="rank")
     if served is None:  # a database without INSERT ... RETURNING: insert, then read back
         bulk_create_with_json_parameters(
             Recommendation, recommendations, json_fields=("explanation",), ignore_conflicts=True
