@@ -9,6 +9,7 @@ transaction. SQLite reads the candidates with one query per emotion.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -157,3 +158,32 @@ def test_without_insert_returning_the_page_is_read_back(sad_listener, listener_c
 
     assert [item["rank"] for item in body["results"]] == [1, 2, 3]
     assert_page_is_stored(body, sad_listener)
+
+
+@pytest.mark.parametrize("excluded", [[], ["Q1 artist 0", "q3 ARTIST 1", "O'Brien \\ 100%_"]])
+def test_the_candidates_query_compiled_once_is_the_one_django_compiles(
+    excluded, sad_listener, active_model
+):
+    """On PostgreSQL the LATERAL candidates query is compiled once per shape, with
+    placeholder values; a request's SQL and parameters are exactly Django's for it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the LATERAL query is PostgreSQL's")
+    from recommender.selectors import (
+        _compiled_lateral_candidates,
+        _lateral_candidates_statement,
+        lateral_candidates_query,
+        unserved_track_tags,
+    )
+
+    reads = {
+        "listener": sad_listener,
+        "version": active_model,
+        "played_since": timezone.now() - dt.timedelta(days=7),
+        "exclude_artists": excluded,
+    }
+    labels = list(active_model.labels)
+
+    assert _lateral_candidates_statement(len(labels), len(excluded), 50) is not None
+    assert lateral_candidates_query(reads, labels, 50) == _compiled_lateral_candidates(
+        unserved_track_tags(**reads), labels, 50
+    )
