@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -13,6 +15,7 @@ from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet,
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 
+from catalogue.models import Track
 from common.sql_parameters import in_one_parameter
 from emotion.ml import display_name
 from emotion.models import MoodModelVersion, TrackAnalysis, TrackEmotion
@@ -56,6 +59,25 @@ def no_active_model_explanation() -> str:
 
 def latest_snapshot(*, listener: User) -> MoodSnapshot | None:
     return MoodSnapshot.objects.filter(listener=listener).select_related("model_version").first()
+
+
+def latest_snapshot_and_state(
+    *, listener: User
+) -> tuple[MoodSnapshot | None, ListenerMoodState | None]:
+    """``latest_snapshot`` and ``listener_mood_state`` in one query, as a recommendation
+    request reads both: the state is joined through the snapshot's listener. Without a
+    snapshot the state is not read (None), nor when the listener has none."""
+    snapshot = (
+        MoodSnapshot.objects.filter(listener=listener)
+        .select_related("model_version", "listener__mood_state")
+        .first()
+    )
+    if snapshot is None:
+        return None, None
+    # The join's ``RelatedObjectDoesNotExist`` is an AttributeError: no state stored.
+    state = getattr(snapshot.listener, "mood_state", None)
+    snapshot.listener = listener
+    return snapshot, state
 
 
 def latest_inferred_snapshot(*, listener: User) -> MoodSnapshot | None:
@@ -200,6 +222,9 @@ class Candidate:
     valence: float | None = None
     arousal: float | None = None
     valence_arousal_source: str = ""
+    # What a served recommendation shows of its track (``candidate_track``).
+    title: str = ""
+    album: str = ""
 
 
 def unserved_track_tags(
@@ -282,6 +307,8 @@ CANDIDATE_COLUMNS = (
     "valence",
     "arousal",
     "valence_arousal_source",
+    "track__title",
+    "track__album",
 )
 
 
@@ -308,15 +335,16 @@ def recommendation_candidates_by_emotion(
     labels = list(version.labels)
     if not labels:
         return {}
-    unserved = unserved_track_tags(
-        listener=listener,
-        version=version,
-        played_since=played_since,
-        exclude_artists=exclude_artists,
-    )
+    reads = {
+        "listener": listener,
+        "version": version,
+        "played_since": played_since,
+        "exclude_artists": exclude_artists,
+    }
     if connection.vendor == "postgresql":
-        rows = _most_confident_per_emotion_lateral(unserved, labels, rows_per_emotion)
+        rows = _most_confident_per_emotion_lateral(reads, labels, rows_per_emotion)
     else:  # the embedded SQLite default: small catalogues, one query per emotion
+        unserved = unserved_track_tags(**reads)
         rows = [
             row
             for label in labels
@@ -334,8 +362,51 @@ def recommendation_candidates_by_emotion(
 
 
 def _most_confident_per_emotion_lateral(
-    unserved: QuerySet[TrackEmotion], labels: Sequence[str], rows_per_emotion: int
+    reads: dict[str, Any], labels: Sequence[str], rows_per_emotion: int
 ) -> list[tuple]:
+    sql, params = lateral_candidates_query(reads, labels, rows_per_emotion)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def lateral_candidates_query(
+    reads: dict[str, Any], labels: Sequence[str], rows_per_emotion: int
+) -> tuple[str, list]:
+    """The SQL and parameters of the LATERAL candidates query (PostgreSQL) for ``reads``,
+    the arguments of ``unserved_track_tags``.
+
+    Django builds and compiles the query in about 1.2 ms, as long as PostgreSQL runs it: its
+    text depends only on the number of emotions and of excluded artists and on
+    ``rows_per_emotion``, so it is compiled once per process for each, with placeholder
+    values standing for the listener, the model, the time and the artists, and this
+    request's values take their places among the parameters. A query whose parameters are
+    not all placeholders (a change to ``unserved_track_tags`` may add others) is compiled
+    for every request, as before.
+    """
+    statement = _lateral_candidates_statement(
+        len(labels), len(reads["exclude_artists"]), rows_per_emotion
+    )
+    if statement is None:
+        return _compiled_lateral_candidates(unserved_track_tags(**reads), labels, rows_per_emotion)
+    sql, slots = statement
+    fields = _slot_fields()
+    params = []
+    for kind, slot in slots:
+        if kind == "constant":
+            params.append(slot)
+            continue
+        value = reads["exclude_artists"][slot] if kind == "artist" else reads[slot]
+        field = fields["exclude_artists" if kind == "artist" else slot]
+        params.append(
+            field.get_db_prep_value(getattr(value, "pk", value), connection, prepared=False)
+        )
+    return sql, [*labels, *params]
+
+
+def _compiled_lateral_candidates(
+    unserved: QuerySet[TrackEmotion], labels: Sequence[str], rows_per_emotion: int
+) -> tuple[str, list]:
     most_confident = (
         unserved.filter(label=RawSQL("wanted_emotion.label", [], output_field=CharField()))
         .order_by("-confidence", "track_id")
@@ -343,13 +414,88 @@ def _most_confident_per_emotion_lateral(
     )
     sql, params = most_confident.query.sql_with_params()
     emotions = ", ".join(["(%s)"] * len(labels))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT most_confident.* FROM (VALUES {emotions}) AS wanted_emotion(label) "
-            f"CROSS JOIN LATERAL ({sql}) AS most_confident",
-            [*labels, *params],
+    return (
+        f"SELECT most_confident.* FROM (VALUES {emotions}) AS wanted_emotion(label) "
+        f"CROSS JOIN LATERAL ({sql}) AS most_confident",
+        [*labels, *params],
+    )
+
+
+def _placeholders(variant: int, n_artists: int) -> dict[str, Any]:
+    """Values no request has, standing for a request's while the candidates query is
+    compiled; two variants, so that what is not a request's value shows as the same in
+    both."""
+    return {
+        "listener": -7_000_000_001 - 10 * variant,
+        "version": -7_000_000_002 - 10 * variant,
+        "played_since": dt.datetime(1901, 2, 3, 4, 5, 6, 789_012 + variant, tzinfo=dt.UTC),
+        "exclude_artists": [
+            f"\x00placeholder {variant} of excluded artist {index}\x00"
+            for index in range(n_artists)
+        ],
+    }
+
+
+@lru_cache(maxsize=1)
+def _slot_fields() -> dict[str, Any]:
+    """The field whose database preparation each of a request's values gets, as Django's
+    compiler gives it."""
+    return {
+        "listener": User._meta.pk,
+        "version": MoodModelVersion._meta.pk,
+        "played_since": Play._meta.get_field("played_at"),
+        "exclude_artists": Track._meta.get_field("artist"),
+    }
+
+
+@lru_cache(maxsize=512)
+def _lateral_candidates_statement(
+    n_labels: int, n_artists: int, rows_per_emotion: int
+) -> tuple[str, tuple[tuple[str, Any], ...]] | None:
+    """The candidates query's SQL for this shape and, for each of its parameters after the
+    labels, where its value comes from: ``("slot", name)`` (a request's listener, version or
+    time), ``("artist", index)`` (an excluded artist) or ``("constant", value)`` (the same
+    whatever the request). None when a parameter is neither: the query is compiled for
+    each request then.
+
+    The query is compiled twice, with two variants of the placeholders: a parameter is a
+    request's value where each variant has its own placeholder, a constant where both have
+    the same value that is no placeholder.
+    """
+    labels = [f"label {index}" for index in range(n_labels)]
+    compiled = []
+    for variant in (0, 1):
+        values = _placeholders(variant, n_artists)
+        unserved = unserved_track_tags(
+            listener=User(pk=values["listener"]),
+            version=MoodModelVersion(pk=values["version"]),
+            played_since=values["played_since"],
+            exclude_artists=values["exclude_artists"],
         )
-        return cursor.fetchall()
+        sql, params = _compiled_lateral_candidates(unserved, labels, rows_per_emotion)
+        compiled.append((sql, params[n_labels:], values))
+    (sql, params, values), (other_sql, other_params, other_values) = compiled
+    if sql != other_sql or len(params) != len(other_params):
+        return None
+
+    def slot_of(param: Any, values: dict[str, Any]) -> tuple[str, Any] | None:
+        for name in ("listener", "version", "played_since"):
+            if type(param) is type(values[name]) and param == values[name]:
+                return ("slot", name)
+        if isinstance(param, str) and param in values["exclude_artists"]:
+            return ("artist", values["exclude_artists"].index(param))
+        return None
+
+    slots: list[tuple[str, Any]] = []
+    for param, other in zip(params, other_params, strict=True):
+        slot = slot_of(param, values)
+        if slot is not None and slot == slot_of(other, other_values):
+            slots.append(slot)
+        elif slot is None and slot_of(other, other_values) is None and param == other:
+            slots.append(("constant", param))
+        else:
+            return None
+    return sql, tuple(slots)
 
 
 def recommendation_candidates(
@@ -378,6 +524,20 @@ def recommendation_candidates(
         rows = rows.exclude(track__song_key__in=list(exclude_song_keys))
     rows = rows.order_by("-confidence", "track_id").values_list(*CANDIDATE_COLUMNS[1:])
     return distinct_songs([Candidate(*row) for row in rows[: limit * CANDIDATE_ROWS_PER_PLACE]])
+
+
+def candidate_track(candidate: Candidate, *, using: str) -> Track:
+    """The candidate's track as read with it, for a recommendation served without reading
+    its track back; its other fields are deferred (read from ``using`` when asked for)."""
+    values = {
+        "id": candidate.track_id,
+        "title": candidate.title,
+        "artist": candidate.artist,
+        "album": candidate.album,
+        "song_key": candidate.song_key,
+    }
+    names = [f.attname for f in Track._meta.concrete_fields if f.attname in values]
+    return Track.from_db(using, names, [values[name] for name in names])
 
 
 def distinct_songs(candidates: Iterable[Candidate]) -> list[Candidate]:

@@ -14,10 +14,14 @@ from functools import lru_cache, partial
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, router, transaction
 from django.utils import timezone
 
-from common.sql_parameters import bulk_create_with_json_parameters, json_default
+from common.sql_parameters import (
+    bulk_create_with_json_parameters,
+    insert_skipping_conflicts,
+    json_default,
+)
 from common.tasks import tasks_run_in_process
 from emotion.ml import average_sequences, display_name, tag_tracks
 from emotion.ml.valence_arousal import SOURCE_QUADRANT_PROBABILITIES, point_from_distribution
@@ -46,11 +50,14 @@ from recommender.ranking import RankedTrack, rank_candidates
 from recommender.selectors import (
     CANDIDATE_ROWS_PER_PLACE,
     analysed_tracks,
+    candidate_track,
     declared_mood_status,
     distinct_songs,
     emotions_with_unserved_tracks,
     latest_inferred_snapshots,
     latest_snapshot,
+    latest_snapshot_and_state,
+    listener_mood_state,
     listener_mood_states,
     listeners_active_since,
     no_active_model_explanation,
@@ -315,17 +322,29 @@ def current_mood(*, listener: User, version: MoodModelVersion | None = None) -> 
     ``version`` is the active model when the caller has just read it.
     """
     version = version or active_model_or_explain()
-    snapshot = latest_snapshot(listener=listener)
-    if snapshot is None:
-        return infer_listener_moods(listeners=[listener])[0]
-    max_age = dt.timedelta(minutes=settings.MOOD_SNAPSHOT_MAX_AGE_MINUTES)
-    stale_version = snapshot.model_version_id != version.pk
-    if stale_version and snapshot.basis != MoodBasis.INFERRED:
-        # A cold-start spread over another model's labels cannot steer this model's tags.
-        return infer_listener_moods(listeners=[listener])[0]
-    if stale_version or timezone.now() - snapshot.created_at > max_age:
-        request_mood_refresh(listener_id=listener.pk)
+    snapshot, _ = _serve_mood(
+        listener=listener, version=version, latest=latest_snapshot(listener=listener)
+    )
     return snapshot
+
+
+def _serve_mood(
+    *, listener: User, version: MoodModelVersion, latest: MoodSnapshot | None
+) -> tuple[MoodSnapshot, bool]:
+    """``current_mood`` given the listener's ``latest`` snapshot, and whether it is that
+    snapshot served as read, with no inference run or refresh requested (either may run at
+    once, in-process, and start a new round in the listener's mood state)."""
+    if latest is None:
+        return infer_listener_moods(listeners=[listener])[0], False
+    max_age = dt.timedelta(minutes=settings.MOOD_SNAPSHOT_MAX_AGE_MINUTES)
+    stale_version = latest.model_version_id != version.pk
+    if stale_version and latest.basis != MoodBasis.INFERRED:
+        # A cold-start spread over another model's labels cannot steer this model's tags.
+        return infer_listener_moods(listeners=[listener])[0], False
+    if stale_version or timezone.now() - latest.created_at > max_age:
+        request_mood_refresh(listener_id=listener.pk)
+        return latest, False
+    return latest, True
 
 
 def active_model_or_explain() -> MoodModelVersion:
@@ -465,11 +484,22 @@ def recommend_tracks(
     A page shorter than ``limit`` carries a notice saying why and what to do. Every served
     track is stored, which is what keeps it from ever being served again.
     """
-    version = active_model_or_explain()
+    # One query for the latest snapshot, its model and the listener's mood state. A snapshot
+    # made by the active model (only one is active) saves reading the active model.
+    latest, state = latest_snapshot_and_state(listener=listener)
+    if latest is not None and latest.model_version is not None and latest.model_version.is_active:
+        version = latest.model_version
+    else:
+        version = active_model_or_explain()
     if emotion is not None and emotion not in version.labels:
         raise ValueError(f"unknown emotion {emotion!r}; choose one of {version.labels}")
-    snapshot = current_mood(listener=listener, version=version)
-    state, _ = ListenerMoodState.objects.get_or_create(listener=listener)
+    snapshot, as_read = _serve_mood(listener=listener, version=version, latest=latest)
+    if latest is None or not as_read:
+        # Not read with a snapshot, or an inference may just have started a new round.
+        state = listener_mood_state(listener=listener)
+    # A listener who never answered nor declared a mood has no state stored: reading needs
+    # none (feedback and declarations store it), and an empty one reads the same.
+    state = state or ListenerMoodState(listener=listener)
     policy = settings.RECOMMENDATION_POLICY
     now = timezone.now()
     played_since = now - dt.timedelta(days=settings.RECOMMENDATION_RECENT_PLAY_DAYS)
@@ -553,44 +583,46 @@ def recommend_tracks(
     )
     explanations = {label: explain(label=label) for label in {target, *(lb for lb, _ in placed)}}
     batch = uuid.uuid4()
-    bulk_create_with_json_parameters(
-        Recommendation,
-        [
-            Recommendation(
-                listener=listener,
-                track_id=item.candidate.track_id,
-                song_key=item.candidate.song_key,
-                batch=batch,
-                rank=rank,
-                policy="explicit" if emotion else policy,
-                target_label=label,
-                target_confidence=explanations[label]["target_emotion"]["confidence"],
-                track_probability=item.candidate.probability,
-                score=item.score,
-                snapshot=snapshot,
-                model_version=version,
-                explanation={
-                    **explanations[label],
-                    "track_valence_arousal": valence_arousal_point(
-                        valence=item.candidate.valence,
-                        arousal=item.candidate.arousal,
-                        source=item.candidate.valence_arousal_source,
-                    ),
-                    "ranking": item.reasons,
-                },
-                created_at=now,
-            )
-            for rank, (label, item) in enumerate(placed, start=1)
-        ],
-        json_fields=("explanation",),
-        # A concurrent request may have served the same song a moment ago; it keeps it.
-        ignore_conflicts=True,
-    )
-    served = list(
-        Recommendation.objects.filter(listener=listener, batch=batch)
-        .select_related("track")
-        .order_by("rank")
-    )
+    using = router.db_for_write(Recommendation)
+    recommendations = [
+        Recommendation(
+            listener=listener,
+            track=candidate_track(item.candidate, using=using),
+            song_key=item.candidate.song_key,
+            batch=batch,
+            rank=rank,
+            policy="explicit" if emotion else policy,
+            target_label=label,
+            target_confidence=explanations[label]["target_emotion"]["confidence"],
+            track_probability=item.candidate.probability,
+            score=item.score,
+            snapshot=snapshot,
+            model_version=version,
+            explanation={
+                **explanations[label],
+                "track_valence_arousal": valence_arousal_point(
+                    valence=item.candidate.valence,
+                    arousal=item.candidate.arousal,
+                    source=item.candidate.valence_arousal_source,
+                ),
+                "ranking": item.reasons,
+            },
+            created_at=now,
+        )
+        for rank, (label, item) in enumerate(placed, start=1)
+    ]
+    # A concurrent request may have served the same song a moment ago; it keeps it, and the
+    # song is left out of this page. The rows inserted come back with their ids (by rank).
+    served = insert_skipping_conflicts(Recommendation, recommendations, key="rank")
+    if served is None:  # a database without INSERT ... RETURNING: insert, then read back
+        bulk_create_with_json_parameters(
+            Recommendation, recommendations, json_fields=("explanation",), ignore_conflicts=True
+        )
+        served = list(
+            Recommendation.objects.filter(listener=listener, batch=batch)
+            .select_related("track")
+            .order_by("rank")
+        )
     notice = None
     if len(served) < limit:
         notice = _short_page_notice(
