@@ -21,7 +21,12 @@ from rest_framework.test import APIClient
 
 from recommender.celery import app as celery_app
 from tests.factories import ListenerFactory, StaffFactory
-from tests.worker_process import WorkerProcess, database_url, purge_worker_queues
+from tests.worker_process import (
+    WorkerProcess,
+    database_url,
+    purge_worker_queues,
+    wait_until_idle,
+)
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") in {"1", "true", "yes"}
 
@@ -51,6 +56,20 @@ def media_root(request, settings, tmp_path) -> Path:
         root = tmp_path / "media"
     settings.MEDIA_ROOT = str(root)
     return Path(root)
+
+
+@pytest.fixture(autouse=True)
+def worker_idle_before_flush(request) -> Iterator[None]:
+    """An integration test ends only once the worker has finished what the test queued.
+
+    Set up after pytest-django's database fixture, so torn down before its flush.
+    """
+    if request.node.get_closest_marker("integration") is None:
+        yield
+        return
+    hostname = request.getfixturevalue("celery_worker")["hostname"]
+    yield
+    wait_until_idle(hostname)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -43,6 +44,47 @@ def purge_worker_queues() -> None:
     with celery_app.connection_for_write() as broker:
         for queue in WORKER_QUEUES:
             broker.default_channel.queue_purge(queue)
+
+
+def queued_messages() -> int:
+    with celery_app.connection_for_write() as broker:
+        total = 0
+        for queue in WORKER_QUEUES:
+            # Redis keeps no empty queue: a queue not found holds nothing.
+            with contextlib.suppress(broker.channel_errors):
+                total += broker.default_channel.queue_declare(queue, passive=True).message_count
+        return total
+
+
+def wait_until_idle(hostname: str, *, timeout: float = 120) -> None:
+    """Wait until the worker runs no task and holds none ready, and no queue holds one.
+
+    A test that ends while the worker still writes (a retag after a promotion, say) races
+    the database flush that ends the test: the flush's TRUNCATE can deadlock with the
+    worker's transaction, and the rows it leaves fail the next test. Delayed tasks (a
+    debounced mood refresh) are revoked instead of awaited: they concern the test's rows,
+    which the flush removes. Two idle looks in a row, because a message moves from the
+    queue to the worker between the questions of one look.
+    """
+    inspect = celery_app.control.inspect(destination=[hostname], timeout=1.0)
+    delayed = [
+        entry["request"]["id"]
+        for entries in (inspect.scheduled() or {}).values()
+        for entry in entries
+    ]
+    if delayed:
+        celery_app.control.revoke(delayed, destination=[hostname])
+
+    def worker_idle() -> bool:
+        for held in (inspect.active(), inspect.reserved()):
+            if held is None or any(held.values()):
+                return False
+        return queued_messages() == 0
+
+    def idle_twice() -> bool:
+        return worker_idle() and worker_idle()
+
+    wait_for(idle_twice, timeout=timeout, what="the worker to finish the test's tasks")
 
 
 class WorkerProcess:
