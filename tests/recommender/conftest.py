@@ -19,6 +19,14 @@ from tests.emotion.ml.synthetic import TINY_CONFIG
 from tests.factories import PlayFactory, analysed_track
 
 LABELS = ("Q1", "Q2", "Q3", "Q4")
+RECOMMENDATIONS_URL = "/api/v1/recommendations/"
+
+
+def recommend(client, **params) -> dict:
+    """A page of recommendations that must succeed, as the API returned it."""
+    response = client.get(RECOMMENDATIONS_URL, params)
+    assert response.status_code == 200, response.json()
+    return response.json()
 
 
 def features_of(label: str, *, seed: int = 0, length: int = 6) -> np.ndarray:

@@ -10,7 +10,6 @@ transaction. SQLite reads the candidates with one query per emotion.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 from django.db import connection
@@ -21,16 +20,10 @@ from emotion.services.registry import activate_model_version, register_model_ver
 from recommender import services
 from recommender.apis import RecommendationOutputSerializer
 from recommender.models import ListenerMoodState, Recommendation
+from tests.factories import RecommendationFactory
+from tests.recommender.conftest import RECOMMENDATIONS_URL, recommend
 
 pytestmark = pytest.mark.django_db
-
-URL = "/api/v1/recommendations/"
-
-
-def recommend(client, **params):
-    response = client.get(URL, params)
-    assert response.status_code == 200, response.json()
-    return response.json()
 
 
 def assert_page_is_stored(body, listener):
@@ -102,7 +95,7 @@ def test_the_model_activated_last_is_the_one_recommending(
     assert recommend(listener_client, limit=2)["model_version"] == active_model.pk
 
     MoodModelVersion.objects.update(is_active=False)
-    response = listener_client.get(URL, {"limit": 2})
+    response = listener_client.get(RECOMMENDATIONS_URL, {"limit": 2})
     assert response.status_code == 503
     assert response.json()["error"]["message"].startswith("no mood model is active")
 
@@ -126,17 +119,8 @@ def test_a_song_served_meanwhile_by_another_request_is_left_out_of_the_page(
 
     def another_request_first(model, objects, **options):
         second = objects[1]  # another request of this listener stores the second song first
-        Recommendation.objects.create(
-            listener=sad_listener,
-            track_id=second.track_id,
-            song_key=second.song_key,
-            batch=uuid.uuid4(),
-            rank=1,
-            policy="seed",
-            target_label="Q3",
-            track_probability=0.9,
-            score=0.9,
-            created_at=timezone.now(),
+        RecommendationFactory(
+            listener=sad_listener, track_id=second.track_id, song_key=second.song_key
         )
         taken.append(second.track_id)
         return insert(model, objects, **options)

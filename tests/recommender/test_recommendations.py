@@ -10,18 +10,10 @@ from django.utils import timezone
 from catalogue.models import Track
 from emotion.models import TrackAnalysis, TrackEmotion, TrainingRun
 from recommender.models import Recommendation
-from tests.factories import PlayFactory, TrackFactory, analysed_track
-from tests.recommender.conftest import features_of
+from tests.factories import PlayFactory, RecommendationFactory, TrackFactory, analysed_track
+from tests.recommender.conftest import RECOMMENDATIONS_URL, features_of, recommend
 
 pytestmark = pytest.mark.django_db
-
-URL = "/api/v1/recommendations/"
-
-
-def recommend(client, **params):
-    response = client.get(URL, params)
-    assert response.status_code == 200, response.json()
-    return response.json()
 
 
 def test_recommendations_match_the_inferred_emotion_and_say_why(
@@ -105,22 +97,9 @@ def test_the_same_song_cannot_be_stored_twice_for_a_listener(sad_listener, mood_
     from django.db import IntegrityError, transaction
 
     track = mood_catalogue["Q3"][4]
-    fields = dict(
-        listener=sad_listener,
-        track=track,
-        song_key=track.song_key,
-        rank=1,
-        policy="seed",
-        target_label="Q3",
-        track_probability=0.9,
-        score=0.9,
-        created_at=timezone.now(),
-    )
-    import uuid
-
-    Recommendation.objects.create(batch=uuid.uuid4(), **fields)
+    RecommendationFactory(listener=sad_listener, track=track)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Recommendation.objects.create(batch=uuid.uuid4(), **fields)
+        RecommendationFactory(listener=sad_listener, track=track)
 
 
 def test_an_explicit_emotion_and_excluded_artists_filter_the_results(
@@ -164,13 +143,13 @@ def test_a_page_spreads_over_artists(sad_listener, listener_client):
 def test_bad_parameters_get_a_400_that_says_what_is_wrong(
     listener_client, mood_catalogue, params, message
 ):
-    response = listener_client.get(URL, params)
+    response = listener_client.get(RECOMMENDATIONS_URL, params)
     assert response.status_code == 400
     assert message in response.json()["error"]["message"]
 
 
 def test_without_an_active_model_the_503_says_what_to_do(listener_client):
-    response = listener_client.get(URL)
+    response = listener_client.get(RECOMMENDATIONS_URL)
     assert response.status_code == 503
     message = response.json()["error"]["message"]
     assert message.startswith("no mood model is active")
@@ -184,7 +163,7 @@ def test_while_analyses_run_the_503_says_the_demo_model_follows_them(listener_cl
     track = TrackFactory()
     TrackAnalysis.objects.create(track=track, requested_at=timezone.now())
 
-    message = listener_client.get(URL).json()["error"]["message"]
+    message = listener_client.get(RECOMMENDATIONS_URL).json()["error"]["message"]
 
     assert "1 track analysis is still queued or running" in message
     assert "if seed_demo queued the demo model, it is trained as soon as they finish" in message
@@ -193,7 +172,7 @@ def test_while_analyses_run_the_503_says_the_demo_model_follows_them(listener_cl
 def test_while_a_training_run_is_under_way_the_503_says_so(listener_client):
     run = TrainingRun.objects.create(status="running", stage="training on 40 tracks")
 
-    message = listener_client.get(URL).json()["error"]["message"]
+    message = listener_client.get(RECOMMENDATIONS_URL).json()["error"]["message"]
 
     assert f"Training run {run.pk} is running (training on 40 tracks)" in message
 
@@ -206,7 +185,7 @@ def test_a_listener_with_no_plays_gets_a_spread_and_is_told_so(listener_client, 
 
 
 def test_recommendations_need_a_token(api_client, mood_catalogue):
-    assert api_client.get(URL).status_code == 401
+    assert api_client.get(RECOMMENDATIONS_URL).status_code == 401
 
 
 def test_tracks_without_a_tag_are_not_recommended(sad_listener, listener_client, mood_catalogue):

@@ -16,16 +16,9 @@ from recommender.models import MoodSnapshot, Recommendation
 from recommender.policies import fill_order, seed_rule_target, thompson_target
 from tests.factories import PlayFactory
 from tests.openapi import assert_matches_documented_response
+from tests.recommender.conftest import RECOMMENDATIONS_URL, recommend
 
 pytestmark = pytest.mark.django_db
-
-URL = "/api/v1/recommendations/"
-
-
-def recommend(client, **params) -> dict:
-    response = client.get(URL, params)
-    assert response.status_code == 200, response.json()
-    return response.json()
 
 
 def mood_ranking(listener) -> tuple[list[str], dict[str, float]]:
@@ -81,7 +74,7 @@ def test_when_nothing_is_left_the_page_says_why_and_what_to_do(sad_listener, lis
     assert last["notice"]["code"] == "last_tracks"
     assert last["notice"]["message"].startswith("These are the last to recommend to you")
 
-    response = listener_client.get(URL, {"limit": 5})
+    response = listener_client.get(RECOMMENDATIONS_URL, {"limit": 5})
 
     assert response.status_code == 200
     body = response.json()
@@ -97,13 +90,13 @@ def test_when_nothing_is_left_the_page_says_why_and_what_to_do(sad_listener, lis
         "wait_for_played_songs",
     ]
     assert "7 days after you last played it" in notice["suggestions"][1]["message"]
-    assert_matches_documented_response(response, path=URL, method="get")
+    assert_matches_documented_response(response, path=RECOMMENDATIONS_URL, method="get")
 
 
 def test_an_emotion_asked_for_is_not_filled_and_the_notice_names_the_others(
     sad_listener, listener_client, mood_catalogue
 ):
-    response = listener_client.get(URL, {"limit": 12, "emotion": "Q1"})
+    response = listener_client.get(RECOMMENDATIONS_URL, {"limit": 12, "emotion": "Q1"})
 
     body = response.json()
     assert [item["emotion"] for item in body["results"]] == ["Q1"] * 10
@@ -117,7 +110,7 @@ def test_an_emotion_asked_for_is_not_filled_and_the_notice_names_the_others(
         None,
     ]
     assert notice["suggestions"][-1]["code"] == "follow_mood"
-    assert_matches_documented_response(response, path=URL, method="get")
+    assert_matches_documented_response(response, path=RECOMMENDATIONS_URL, method="get")
 
     again = recommend(listener_client, limit=3, emotion="Q1")
     assert again["results"] == []
@@ -226,7 +219,7 @@ def test_after_a_reject_the_loop_skips_an_emotion_with_nothing_left_and_says_why
         )
 
     answer = listener_client.post(
-        f"{URL}{item['id']}/feedback", {"action": "reject"}, format="json"
+        f"{RECOMMENDATIONS_URL}{item['id']}/feedback", {"action": "reject"}, format="json"
     ).json()
 
     ranking, _ = mood_ranking(sad_listener)
