@@ -120,7 +120,10 @@ def test_a_song_served_meanwhile_by_another_request_is_left_out_of_the_page(
     def another_request_first(model, objects, **options):
         second = objects[1]  # another request of this listener stores the second song first
         RecommendationFactory(
-            listener=sad_listener, track_id=second.track_id, song_key=second.song_key
+            listener=sad_listener,
+            track_id=second.track_id,
+            song_key=second.song_key,
+            target_label="Q3",
         )
         taken.append(second.track_id)
         return insert(model, objects, **options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalogue.models import Track
@@ -94,12 +95,10 @@ def test_releases_of_one_song_are_recommended_once(
 
 
 def test_the_same_song_cannot_be_stored_twice_for_a_listener(sad_listener, mood_catalogue):
-    from django.db import IntegrityError, transaction
-
     track = mood_catalogue["Q3"][4]
-    RecommendationFactory(listener=sad_listener, track=track)
+    RecommendationFactory(listener=sad_listener, track=track, target_label="Q3")
     with pytest.raises(IntegrityError), transaction.atomic():
-        RecommendationFactory(listener=sad_listener, track=track)
+        RecommendationFactory(listener=sad_listener, track=track, target_label="Q3")
 
 
 def test_an_explicit_emotion_and_excluded_artists_filter_the_results(
